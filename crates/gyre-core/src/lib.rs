@@ -1,0 +1,33 @@
+//! Gyre's embeddable core, the Rust counterpart of the Go `centrifuge` library.
+//!
+//! * [`Node`] owns the hub (connections by user, subscriptions by channel), the [`Broker`] and
+//!   [`PresenceManager`], and the application's [`ClientHandler`].
+//! * A transport hands a connection to [`Node::serve_connection`] as a [`TransportReader`] and a
+//!   [`TransportWriter`]; one task reads and processes commands in order, one task owns the writer
+//!   and drains a byte-accounted outbox (overflow → disconnect 3008).
+//! * Publications are encoded once per protocol and shared as `Bytes` by every subscriber.
+//!
+//! No HTTP, gRPC, Redis or NATS dependency lives here.
+#![forbid(unsafe_code)]
+
+pub mod broker;
+pub mod client;
+pub mod disconnect;
+pub mod error;
+pub mod handler;
+pub mod node;
+pub mod observer;
+pub mod options;
+pub mod presence;
+pub mod transport;
+
+pub use broker::{Broker, BrokerError, BrokerEventHandler, HistoryResult, PublishResult, StreamPosition};
+pub use client::ClientRef;
+pub use disconnect::{Disconnect, Unsubscribe};
+pub use error::Error;
+pub use handler::*;
+pub use node::{Node, NodeConfig, NodeInfo};
+pub use observer::{NoopObserver, Observer};
+pub use options::*;
+pub use presence::{PresenceManager, PresenceStats};
+pub use transport::{ProtocolType, ReadError, TransportInfo, TransportReader, TransportWriter};

@@ -1,0 +1,35 @@
+//! Metrics hooks. The core counts nothing itself; the server plugs in an [`Observer`] that feeds
+//! Prometheus with Centrifugo's metric names. Every method must be cheap and non-blocking.
+
+use std::time::Duration;
+
+/// Receives events worth counting. All methods have no-op defaults.
+pub trait Observer: Send + Sync + 'static {
+    /// A connection completed `connect`.
+    fn connection_accepted(&self, _transport: &str, _client_name: &str, _client_version: &str) {}
+    /// A subscription was established (client- or server-side).
+    fn subscription_accepted(&self, _client_name: &str) {}
+    /// A command was processed.
+    fn command_processed(&self, _method: &str, _elapsed: Duration) {}
+    /// A command got an error reply.
+    fn reply_error(&self, _method: &str, _code: u32) {}
+    /// The server disconnected a client with this code.
+    fn server_disconnect(&self, _code: u32) {}
+    /// The server unsubscribed a client with this code.
+    fn server_unsubscribe(&self, _code: u32) {}
+    /// Frames written to a transport (`frame_type` = push type or reply method).
+    fn transport_message_sent(&self, _transport: &str, _frame_type: &str, _size: usize) {}
+    /// Messages received from a transport.
+    fn transport_message_received(&self, _transport: &str, _frame_type: &str, _size: usize) {}
+    /// Broker traffic: `publication`, `join`, `leave`, `control`.
+    fn node_message_sent(&self, _kind: &str) {}
+    fn node_message_received(&self, _kind: &str) {}
+    /// The node delivered a publication to local subscribers.
+    fn broadcast_duration(&self, _kind: &str, _elapsed: Duration) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopObserver;
+
+impl Observer for NoopObserver {}

@@ -1,0 +1,62 @@
+//! What a transport gives the core: a description of itself, a reader of inbound frames and a
+//! writer of outbound messages. The WebSocket implementation lives in the server crate; tests use
+//! in-memory channels.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::disconnect::Disconnect;
+pub use gyre_protocol::ProtocolType;
+
+/// Static facts about a connection's transport.
+#[derive(Debug, Clone)]
+pub struct TransportInfo {
+    /// `websocket`, `sse`, `http_stream`, `uni_websocket`, … (used in metrics and proxy requests).
+    pub name: &'static str,
+    pub protocol: ProtocolType,
+    /// Unidirectional transports get bare pushes and no pong.
+    pub unidirectional: bool,
+    /// Bidirectional emulation (SSE / HTTP-streaming + `/emulation`).
+    pub emulation: bool,
+    /// Disconnects are sent as a `disconnect` push before closing (everything but bidirectional
+    /// WebSocket, which uses the close frame).
+    pub disconnect_push: bool,
+    /// Application-level ping/pong; `None` when the transport pings natively.
+    pub app_level_ping: bool,
+    /// HTTP request headers of the upgrade/stream request (lower-case names).
+    pub headers: HashMap<String, String>,
+    /// Largest accepted inbound message.
+    pub max_message_size: usize,
+    /// How long one write may take before the connection is closed with 3009.
+    pub write_timeout: Duration,
+}
+
+/// Why reading stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Inbound message over the size limit (close 1009).
+    #[error("message too big")]
+    MessageTooBig,
+    /// Transport-level protocol violation.
+    #[error("transport error: {0}")]
+    Transport(String),
+}
+
+/// Inbound side. Owned by the session task.
+#[async_trait]
+pub trait TransportReader: Send + 'static {
+    /// The next inbound message payload; `None` when the peer closed.
+    async fn read(&mut self) -> Option<Result<Bytes, ReadError>>;
+}
+
+/// Outbound side. Owned by the connection's writer task.
+#[async_trait]
+pub trait TransportWriter: Send + 'static {
+    /// Writes encoded messages (each one reply or push, unframed) as one transport write.
+    async fn write_batch(&mut self, messages: &[Bytes]) -> Result<(), std::io::Error>;
+    /// Closes the transport, telling the peer why when `disconnect` is set.
+    async fn close(&mut self, disconnect: Option<Disconnect>);
+}

@@ -1,0 +1,1 @@
+//! JSON protocol codec. Implemented by the protocol work package (see `codec.rs` for the contract).
