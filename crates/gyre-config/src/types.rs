@@ -138,7 +138,10 @@ pub struct Log {
 
 impl Default for Log {
     fn default() -> Self {
-        Log { level: "info".into(), file: String::new() }
+        Log {
+            level: "info".into(),
+            file: String::new(),
+        }
     }
 }
 
@@ -153,7 +156,10 @@ pub struct Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine { kind: "memory".into(), redis: Value::Object(Default::default()) }
+        Engine {
+            kind: "memory".into(),
+            redis: Value::Object(Default::default()),
+        }
     }
 }
 
@@ -413,7 +419,10 @@ pub struct RpcOptions {
 
 impl Default for RpcOptions {
     fn default() -> Self {
-        RpcOptions { proxy_enabled: false, proxy_name: "default".into() }
+        RpcOptions {
+            proxy_enabled: false,
+            proxy_name: "default".into(),
+        }
     }
 }
 
@@ -434,7 +443,10 @@ pub struct RpcPing {
 
 impl Default for RpcPing {
     fn default() -> Self {
-        RpcPing { enabled: false, method: "ping".into() }
+        RpcPing {
+            enabled: false,
+            method: "ping".into(),
+        }
     }
 }
 
@@ -563,7 +575,10 @@ pub struct Health {
 
 impl Default for Health {
     fn default() -> Self {
-        Health { enabled: false, handler_prefix: "/health".into() }
+        Health {
+            enabled: false,
+            handler_prefix: "/health".into(),
+        }
     }
 }
 
@@ -576,7 +591,10 @@ pub struct Node {
 
 impl Default for Node {
     fn default() -> Self {
-        Node { name: String::new(), info_metrics_aggregate_interval: Duration::from_secs(60) }
+        Node {
+            name: String::new(),
+            info_metrics_aggregate_interval: Duration::from_secs(60),
+        }
     }
 }
 
@@ -588,6 +606,8 @@ pub struct Shutdown {
 
 impl Default for Shutdown {
     fn default() -> Self {
-        Shutdown { timeout: Duration::from_secs(30) }
+        Shutdown {
+            timeout: Duration::from_secs(30),
+        }
     }
 }

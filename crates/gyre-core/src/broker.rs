@@ -71,8 +71,12 @@ pub trait BrokerEventHandler: Send + Sync + 'static {
 pub trait Broker: Send + Sync + 'static {
     /// Installs the handler publications are delivered to. Called once, before any other method.
     fn register_event_handler(&self, handler: Arc<dyn BrokerEventHandler>);
-    async fn publish(&self, channel: &str, data: Bytes, opts: PublishOptions)
-        -> Result<PublishResult, BrokerError>;
+    async fn publish(
+        &self,
+        channel: &str,
+        data: Bytes,
+        opts: PublishOptions,
+    ) -> Result<PublishResult, BrokerError>;
     async fn publish_join(&self, channel: &str, info: ClientInfo) -> Result<(), BrokerError>;
     async fn publish_leave(&self, channel: &str, info: ClientInfo) -> Result<(), BrokerError>;
     /// This node wants publications of these channels (no-op for the memory broker).

@@ -55,12 +55,17 @@ define_disconnects! {
 impl Disconnect {
     /// WebSocket close 1009: an inbound message exceeded the size limit. Not part of Centrifugo's
     /// disconnect table (it is a transport-level code) but closes a session the same way.
-    pub const MESSAGE_TOO_BIG: Disconnect =
-        Disconnect { code: 1009, reason: Cow::Borrowed("message too big") };
+    pub const MESSAGE_TOO_BIG: Disconnect = Disconnect {
+        code: 1009,
+        reason: Cow::Borrowed("message too big"),
+    };
 
     /// An application-defined disconnect (proxies and the server API use 4000–4999).
     pub fn custom(code: u32, reason: impl Into<Cow<'static, str>>) -> Disconnect {
-        Disconnect { code, reason: reason.into() }
+        Disconnect {
+            code,
+            reason: reason.into(),
+        }
     }
 
     /// Whether SDKs reconnect after this disconnect.
@@ -70,7 +75,11 @@ impl Disconnect {
 
     /// The `disconnect` push used on transports without close frames.
     pub fn to_proto(&self) -> gyre_protocol::Disconnect {
-        gyre_protocol::Disconnect { code: self.code, reason: self.reason.to_string(), reconnect: false }
+        gyre_protocol::Disconnect {
+            code: self.code,
+            reason: self.reason.to_string(),
+            reconnect: false,
+        }
     }
 }
 
@@ -89,17 +98,31 @@ pub struct Unsubscribe {
 
 impl Unsubscribe {
     /// Internal: the client asked (never sent).
-    pub const CLIENT: Unsubscribe = Unsubscribe { code: 0, reason: Cow::Borrowed("client unsubscribed") };
+    pub const CLIENT: Unsubscribe = Unsubscribe {
+        code: 0,
+        reason: Cow::Borrowed("client unsubscribed"),
+    };
     /// Internal: the connection closed (never sent).
-    pub const DISCONNECT: Unsubscribe =
-        Unsubscribe { code: 1, reason: Cow::Borrowed("client disconnected") };
-    pub const SERVER: Unsubscribe = Unsubscribe { code: 2000, reason: Cow::Borrowed("server unsubscribe") };
-    pub const INSUFFICIENT_STATE: Unsubscribe =
-        Unsubscribe { code: 2500, reason: Cow::Borrowed("insufficient state") };
-    pub const EXPIRED: Unsubscribe =
-        Unsubscribe { code: 2501, reason: Cow::Borrowed("subscription expired") };
-    pub const STATE_INVALIDATED: Unsubscribe =
-        Unsubscribe { code: 2502, reason: Cow::Borrowed("state invalidated") };
+    pub const DISCONNECT: Unsubscribe = Unsubscribe {
+        code: 1,
+        reason: Cow::Borrowed("client disconnected"),
+    };
+    pub const SERVER: Unsubscribe = Unsubscribe {
+        code: 2000,
+        reason: Cow::Borrowed("server unsubscribe"),
+    };
+    pub const INSUFFICIENT_STATE: Unsubscribe = Unsubscribe {
+        code: 2500,
+        reason: Cow::Borrowed("insufficient state"),
+    };
+    pub const EXPIRED: Unsubscribe = Unsubscribe {
+        code: 2501,
+        reason: Cow::Borrowed("subscription expired"),
+    };
+    pub const STATE_INVALIDATED: Unsubscribe = Unsubscribe {
+        code: 2502,
+        reason: Cow::Borrowed("state invalidated"),
+    };
 
     /// Whether SDKs resubscribe after this unsubscribe (codes >= 2500).
     pub fn resubscribe(&self) -> bool {
@@ -137,7 +160,10 @@ mod tests {
             (3508, "not available"),
             (3509, "too many errors"),
         ];
-        let got: Vec<(u32, &str)> = Disconnect::ALL.iter().map(|d| (d.code, d.reason.as_ref())).collect();
+        let got: Vec<(u32, &str)> = Disconnect::ALL
+            .iter()
+            .map(|d| (d.code, d.reason.as_ref()))
+            .collect();
         assert_eq!(got, expected);
         // A close frame carries at most 123 bytes of reason.
         assert!(Disconnect::ALL.iter().all(|d| d.reason.len() <= 123));

@@ -53,7 +53,11 @@ define_errors! {
 impl Error {
     /// An application-defined error (proxies use 400–1999).
     pub fn custom(code: u32, message: impl Into<Cow<'static, str>>, temporary: bool) -> Error {
-        Error { code, message: message.into(), temporary }
+        Error {
+            code,
+            message: message.into(),
+            temporary,
+        }
     }
 
     /// The wire form.
@@ -96,8 +100,10 @@ mod tests {
             (112, "unrecoverable position", false),
             (113, "concurrent pagination", true),
         ];
-        let got: Vec<(u32, &str, bool)> =
-            Error::ALL.iter().map(|e| (e.code, e.message.as_ref(), e.temporary)).collect();
+        let got: Vec<(u32, &str, bool)> = Error::ALL
+            .iter()
+            .map(|e| (e.code, e.message.as_ref(), e.temporary))
+            .collect();
         assert_eq!(got, expected);
     }
 }

@@ -167,23 +167,35 @@ pub trait ClientHandler: Send + Sync + 'static {
     async fn on_connecting(&self, event: ConnectingEvent) -> Result<ConnectingReply, HandlerError>;
 
     /// Client-side refresh (refresh command) or server-side refresh at expiry.
-    async fn on_refresh(&self, _client: &ClientRef, _event: RefreshEvent)
-        -> Result<RefreshReply, HandlerError> {
+    async fn on_refresh(
+        &self,
+        _client: &ClientRef,
+        _event: RefreshEvent,
+    ) -> Result<RefreshReply, HandlerError> {
         Err(HandlerError::Error(Error::NOT_AVAILABLE))
     }
 
-    async fn on_subscribe(&self, _client: &ClientRef, _event: SubscribeEvent)
-        -> Result<SubscribeReply, HandlerError> {
+    async fn on_subscribe(
+        &self,
+        _client: &ClientRef,
+        _event: SubscribeEvent,
+    ) -> Result<SubscribeReply, HandlerError> {
         Err(HandlerError::Error(Error::NOT_AVAILABLE))
     }
 
-    async fn on_sub_refresh(&self, _client: &ClientRef, _event: SubRefreshEvent)
-        -> Result<SubRefreshReply, HandlerError> {
+    async fn on_sub_refresh(
+        &self,
+        _client: &ClientRef,
+        _event: SubRefreshEvent,
+    ) -> Result<SubRefreshReply, HandlerError> {
         Err(HandlerError::Error(Error::NOT_AVAILABLE))
     }
 
-    async fn on_publish(&self, _client: &ClientRef, _event: PublishEvent)
-        -> Result<PublishReply, HandlerError> {
+    async fn on_publish(
+        &self,
+        _client: &ClientRef,
+        _event: PublishEvent,
+    ) -> Result<PublishReply, HandlerError> {
         Err(HandlerError::Error(Error::NOT_AVAILABLE))
     }
 

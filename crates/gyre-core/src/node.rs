@@ -136,37 +136,58 @@ impl Node {
     }
 
     /// Publishes into a channel.
-    pub async fn publish(&self, channel: &str, data: Bytes, opts: PublishOptions)
-        -> Result<PublishResult, Error> {
+    pub async fn publish(
+        &self,
+        channel: &str,
+        data: Bytes,
+        opts: PublishOptions,
+    ) -> Result<PublishResult, Error> {
         let _ = (channel, data, opts);
         todo!("core work package")
     }
 
     /// Server-side subscription of the user's live connections (filtered by `target`); each gets a
     /// `subscribe` push.
-    pub async fn subscribe(&self, target: Target, channel: &str, opts: SubscribeOptions)
-        -> Result<(), Error> {
+    pub async fn subscribe(
+        &self,
+        target: Target,
+        channel: &str,
+        opts: SubscribeOptions,
+    ) -> Result<(), Error> {
         let _ = (target, channel, opts);
         todo!("core work package")
     }
 
     /// Unsubscribes the user's live connections (filtered by `target`) from `channel`.
-    pub async fn unsubscribe(&self, target: Target, channel: &str, unsubscribe: Unsubscribe)
-        -> Result<(), Error> {
+    pub async fn unsubscribe(
+        &self,
+        target: Target,
+        channel: &str,
+        unsubscribe: Unsubscribe,
+    ) -> Result<(), Error> {
         let _ = (target, channel, unsubscribe);
         todo!("core work package")
     }
 
     /// Disconnects the user's live connections (filtered by `target`), except `whitelist` client ids.
-    pub async fn disconnect(&self, target: Target, disconnect: Disconnect, whitelist: &[String])
-        -> Result<(), Error> {
+    pub async fn disconnect(
+        &self,
+        target: Target,
+        disconnect: Disconnect,
+        whitelist: &[String],
+    ) -> Result<(), Error> {
         let _ = (target, disconnect, whitelist);
         todo!("core work package")
     }
 
     /// Refreshes the user's live connections: expire now, move expiry, replace info.
-    pub async fn refresh(&self, target: Target, expired: bool, expire_at: i64, info: Option<Bytes>)
-        -> Result<(), Error> {
+    pub async fn refresh(
+        &self,
+        target: Target,
+        expired: bool,
+        expire_at: i64,
+        info: Option<Bytes>,
+    ) -> Result<(), Error> {
         let _ = (target, expired, expire_at, info);
         todo!("core work package")
     }

@@ -22,6 +22,5 @@ pub trait PresenceManager: Send + Sync + 'static {
     /// Adds or refreshes one entry.
     async fn add_presence(&self, channel: &str, client_id: &str, info: ClientInfo)
         -> Result<(), BrokerError>;
-    async fn remove_presence(&self, channel: &str, client_id: &str, user: &str)
-        -> Result<(), BrokerError>;
+    async fn remove_presence(&self, channel: &str, client_id: &str, user: &str) -> Result<(), BrokerError>;
 }
