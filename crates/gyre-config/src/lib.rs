@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 pub mod channels;
 pub mod duration;
+pub mod glob;
 pub mod types;
 
 pub use channels::{ChannelError, Channels, Resolved};
