@@ -12,13 +12,19 @@
 
 pub mod broker;
 pub mod client;
+mod clock;
 pub mod disconnect;
 pub mod error;
 pub mod handler;
+mod hub;
+pub mod memory;
 pub mod node;
 pub mod observer;
 pub mod options;
+mod outbox;
 pub mod presence;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod transport;
 
 pub use broker::{Broker, BrokerError, BrokerEventHandler, HistoryResult, PublishResult, StreamPosition};
@@ -26,6 +32,7 @@ pub use client::ClientRef;
 pub use disconnect::{Disconnect, Unsubscribe};
 pub use error::Error;
 pub use handler::*;
+pub use memory::{MemoryBroker, MemoryBrokerConfig, MemoryPresenceManager};
 pub use node::{Node, NodeConfig, NodeInfo};
 pub use observer::{NoopObserver, Observer};
 pub use options::*;

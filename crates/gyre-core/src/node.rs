@@ -1,21 +1,28 @@
 //! The node: owns the hub, the broker and presence manager, and the client handler; runs
 //! connections; serves the operations of the server API.
 
+mod events;
+pub(crate) mod inner;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::{oneshot, Semaphore};
 
 use crate::broker::{Broker, HistoryResult, PublishResult};
+use crate::client::SessionOp;
 use crate::disconnect::{Disconnect, Unsubscribe};
 use crate::error::Error;
 use crate::handler::ClientHandler;
+use crate::memory::{MemoryBroker, MemoryBrokerConfig, MemoryPresenceManager};
 use crate::observer::Observer;
 use crate::options::{HistoryOptions, PublishOptions, SubscribeOptions, Target};
 use crate::presence::{PresenceManager, PresenceStats};
 use crate::transport::{TransportInfo, TransportReader, TransportWriter};
 use gyre_protocol::ClientInfo;
+use inner::{broker_error, NodeInner};
 
 /// Node-wide settings (Centrifugo's `client.*` section, already converted).
 #[derive(Debug, Clone)]
@@ -90,49 +97,64 @@ pub struct NodeInfo {
 /// Cheap cloneable handle to a node.
 #[derive(Clone)]
 pub struct Node {
-    _private: Arc<()>,
+    pub(crate) inner: Arc<NodeInner>,
 }
 
 impl Node {
     /// A node on the memory broker and presence manager.
+    ///
+    /// Must be called inside a tokio runtime: the memory broker spawns its sweep task on it.
     pub fn new(config: NodeConfig, handler: Arc<dyn ClientHandler>) -> Node {
-        let _ = (config, handler);
-        todo!("core work package")
+        let broker = Arc::new(MemoryBroker::new(MemoryBrokerConfig::default()));
+        let presence = Arc::new(MemoryPresenceManager::new());
+        Node::with_engines(config, handler, broker, presence)
     }
 
-    /// A node on the given broker and presence manager.
+    /// A node on the given broker and presence manager. Registers the node as the broker's event
+    /// handler. Connections are served on whatever runtime calls [`Node::serve_connection`]; each
+    /// connection spawns its writer task on the current runtime.
     pub fn with_engines(
         config: NodeConfig,
         handler: Arc<dyn ClientHandler>,
         broker: Arc<dyn Broker>,
         presence: Arc<dyn PresenceManager>,
     ) -> Node {
-        let _ = (config, handler, broker, presence);
-        todo!("core work package")
+        let inner = NodeInner::new(config, handler, broker, presence);
+        inner
+            .broker
+            .register_event_handler(Arc::new(events::NodeEvents::new(&inner)));
+        Node { inner }
     }
 
     /// Installs the metrics observer (before serving connections).
     pub fn set_observer(&self, observer: Arc<dyn Observer>) {
-        let _ = observer;
-        todo!("core work package")
+        self.inner.set_observer(observer);
     }
 
     /// Unique id of this node (UUID).
     pub fn id(&self) -> &str {
-        todo!("core work package")
+        &self.inner.id
+    }
+
+    /// The node's settings.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
     }
 
     /// Serves one connection until it ends: reads commands from `reader` in order, writes through a
     /// writer task owning `writer`, runs ping/pong, stale and expiry timers, and cleans up the hub,
     /// presence and join/leave on exit.
+    ///
+    /// `reader.read()` must be cancel-safe (it is raced against timers and close requests); a
+    /// stream's `next()` or a channel's `recv()` is. After [`Node::shutdown`] started, a new
+    /// connection is closed with 3001 at once.
     pub async fn serve_connection(
         &self,
         transport: TransportInfo,
         reader: impl TransportReader,
         writer: impl TransportWriter,
     ) {
-        let _ = (transport, reader, writer);
-        todo!("core work package")
+        crate::client::session::serve(self.inner.clone(), transport, reader, writer).await
     }
 
     /// Publishes into a channel.
@@ -142,45 +164,89 @@ impl Node {
         data: Bytes,
         opts: PublishOptions,
     ) -> Result<PublishResult, Error> {
-        let _ = (channel, data, opts);
-        todo!("core work package")
+        self.inner.publish(channel, data, opts).await
     }
 
     /// Server-side subscription of the user's live connections (filtered by `target`); each gets a
-    /// `subscribe` push.
+    /// `subscribe` push. Connections already subscribed to the channel are skipped.
+    ///
+    /// Targets follow Centrifugo: `user` selects one user's connections (the empty user is the
+    /// bucket of anonymous connections, not "everyone"); a non-empty `client` / `session`
+    /// narrows to that connection.
     pub async fn subscribe(
         &self,
         target: Target,
         channel: &str,
         opts: SubscribeOptions,
     ) -> Result<(), Error> {
-        let _ = (target, channel, opts);
-        todo!("core work package")
+        let mut pending = Vec::new();
+        for client in self.inner.targets(&target) {
+            let (done, rx) = oneshot::channel();
+            let op = SessionOp::Subscribe {
+                channel: channel.to_string(),
+                options: opts.clone(),
+                done,
+            };
+            if client.send_op(op) {
+                pending.push(rx);
+            }
+        }
+        let mut first_error = None;
+        for rx in pending {
+            // A dropped sender means the connection closed meanwhile: nothing to do for it.
+            if let Ok(Err(e)) = rx.await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
-    /// Unsubscribes the user's live connections (filtered by `target`) from `channel`.
+    /// Unsubscribes the user's live connections (filtered by `target`) from `channel`; an empty
+    /// channel unsubscribes them from every channel. Each affected connection gets an
+    /// `unsubscribe` push with the given code.
     pub async fn unsubscribe(
         &self,
         target: Target,
         channel: &str,
         unsubscribe: Unsubscribe,
     ) -> Result<(), Error> {
-        let _ = (target, channel, unsubscribe);
-        todo!("core work package")
+        let mut pending = Vec::new();
+        for client in self.inner.targets(&target) {
+            let (done, rx) = oneshot::channel();
+            let op = SessionOp::Unsubscribe {
+                channel: channel.to_string(),
+                unsubscribe: unsubscribe.clone(),
+                done,
+            };
+            if client.send_op(op) {
+                pending.push(rx);
+            }
+        }
+        for rx in pending {
+            let _ = rx.await;
+        }
+        Ok(())
     }
 
-    /// Disconnects the user's live connections (filtered by `target`), except `whitelist` client ids.
+    /// Disconnects the user's live connections (filtered by `target`), except `whitelist` client
+    /// ids. Returns once every close is requested; connections tear down on their own tasks.
     pub async fn disconnect(
         &self,
         target: Target,
         disconnect: Disconnect,
         whitelist: &[String],
     ) -> Result<(), Error> {
-        let _ = (target, disconnect, whitelist);
-        todo!("core work package")
+        for client in self.inner.targets(&target) {
+            if whitelist.iter().any(|w| **w == *client.id) {
+                continue;
+            }
+            client.request_close(disconnect.clone());
+        }
+        Ok(())
     }
 
     /// Refreshes the user's live connections: expire now, move expiry, replace info.
+    /// `expire_at == 0` makes them non-expiring.
     pub async fn refresh(
         &self,
         target: Target,
@@ -188,49 +254,91 @@ impl Node {
         expire_at: i64,
         info: Option<Bytes>,
     ) -> Result<(), Error> {
-        let _ = (target, expired, expire_at, info);
-        todo!("core work package")
+        let mut pending = Vec::new();
+        for client in self.inner.targets(&target) {
+            let (done, rx) = oneshot::channel();
+            let op = SessionOp::Refresh {
+                expired,
+                expire_at,
+                info: info.clone(),
+                done,
+            };
+            if client.send_op(op) {
+                pending.push(rx);
+            }
+        }
+        for rx in pending {
+            let _ = rx.await;
+        }
+        Ok(())
     }
 
     pub async fn presence(&self, channel: &str) -> Result<HashMap<String, ClientInfo>, Error> {
-        let _ = channel;
-        todo!("core work package")
+        self.inner.presence.presence(channel).await.map_err(broker_error)
     }
 
     pub async fn presence_stats(&self, channel: &str) -> Result<PresenceStats, Error> {
-        let _ = channel;
-        todo!("core work package")
+        self.inner.presence.presence_stats(channel).await.map_err(broker_error)
     }
 
     pub async fn history(&self, channel: &str, opts: HistoryOptions) -> Result<HistoryResult, Error> {
-        let _ = (channel, opts);
-        todo!("core work package")
+        self.inner.broker.history(channel, opts).await.map_err(broker_error)
     }
 
     pub async fn remove_history(&self, channel: &str) -> Result<(), Error> {
-        let _ = channel;
-        todo!("core work package")
+        self.inner.broker.remove_history(channel).await.map_err(broker_error)
     }
 
     /// Channels with at least one local subscriber, with their local subscriber counts.
     pub fn channels(&self) -> Vec<(String, u32)> {
-        todo!("core work package")
+        self.inner.hub.channels()
     }
 
     /// This node's facts (single node; a cluster adds the others' from control messages).
     pub fn info(&self) -> NodeInfo {
-        todo!("core work package")
+        let hub = &self.inner.hub;
+        NodeInfo {
+            uid: self.inner.id.clone(),
+            name: self.inner.config.name.clone(),
+            version: self.inner.config.version.clone(),
+            num_clients: hub.num_clients() as u32,
+            num_users: hub.num_users() as u32,
+            num_subs: hub.num_subscriptions() as u32,
+            num_channels: hub.num_channels() as u32,
+            uptime_seconds: self.inner.started.elapsed().as_secs() as u32,
+        }
     }
 
     /// Stops accepting commands and closes every connection with 3001, at most
     /// `shutdown_close_concurrency` at a time; returns when all are closed.
     pub async fn shutdown(&self) {
-        todo!("core work package")
+        let inner = &self.inner;
+        if !inner.begin_shutdown() {
+            inner.tasks.wait().await;
+            return;
+        }
+        let permits = Arc::new(Semaphore::new(inner.config.shutdown_close_concurrency.max(1)));
+        let mut closing = tokio::task::JoinSet::new();
+        for client in inner.hub.all_clients() {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            client.request_close(Disconnect::SHUTDOWN);
+            closing.spawn(async move {
+                client.finished.cancelled().await;
+                drop(permit);
+            });
+        }
+        while closing.join_next().await.is_some() {}
+        // Connections that never completed `connect` are not in the hub; they close now.
+        inner.shutdown.cancel();
+        inner.tasks.close();
+        inner.tasks.wait().await;
     }
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").finish_non_exhaustive()
+        f.debug_struct("Node").field("id", &self.inner.id).finish_non_exhaustive()
     }
 }

@@ -1,54 +1,362 @@
 //! One client connection: its shared state ([`ClientRef`], what the hub stores) and the session
 //! that processes commands. Split by command: connect, subscribe, publish, presence, history,
-//! refresh, rpc.
+//! refresh, rpc; timers and teardown have their own files.
+
+mod close;
+mod connect;
+mod dispatch;
+mod history;
+mod presence;
+mod publish;
+mod recovery;
+mod refresh;
+mod rpc;
+pub(crate) mod session;
+pub(crate) mod state;
+mod subscribe;
+mod timers;
+mod unsubscribe;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio_util::sync::CancellationToken;
 
+use crate::broker::StreamPosition;
+use crate::disconnect::{Disconnect, Unsubscribe};
+use crate::error::Error;
+use crate::options::SubscribeOptions;
+use crate::outbox::{Outbox, OutboxReceiver, PushError, WriterCmd, WriterControl};
 use crate::transport::TransportInfo;
+use gyre_protocol::{codec, EncodeError, ProtocolType, Push, Reply};
+
+use state::{advance_position, Buffered, ClientState, Phase, Verdict};
 
 /// A cheap handle to a live connection, as seen by handlers and the hub.
 #[derive(Clone)]
 pub struct ClientRef {
-    _private: (),
+    pub(crate) inner: Arc<ClientShared>,
 }
 
 impl ClientRef {
     /// Server-generated client id (UUID v4).
     pub fn id(&self) -> &str {
-        todo!("core work package")
+        &self.inner.id
     }
     /// Session id (emulation/unidirectional transports), empty otherwise.
     pub fn session(&self) -> &str {
-        todo!("core work package")
+        &self.inner.session
     }
     /// Authenticated user id; empty when anonymous or before connect.
     pub fn user(&self) -> String {
-        todo!("core work package")
+        self.inner.state.lock().user.clone()
     }
     /// Connection info (`conn_info`).
     pub fn info(&self) -> Bytes {
-        todo!("core work package")
+        self.inner.state.lock().info.clone()
     }
     /// Connection meta (JSON object) if any.
     pub fn meta(&self) -> Option<Bytes> {
-        todo!("core work package")
+        self.inner.state.lock().meta.clone()
     }
     pub fn transport(&self) -> &TransportInfo {
-        todo!("core work package")
+        &self.inner.transport
     }
     /// Whether the client is subscribed (subscription established) to `channel`.
     pub fn is_subscribed(&self, channel: &str) -> bool {
-        let _ = channel;
-        todo!("core work package")
+        self.inner
+            .state
+            .lock()
+            .channels
+            .get(channel)
+            .is_some_and(|c| c.is_live())
     }
     /// Channels the client is subscribed to.
     pub fn channels(&self) -> Vec<String> {
-        todo!("core work package")
+        self.inner
+            .state
+            .lock()
+            .channels
+            .iter()
+            .filter(|(_, c)| c.is_live())
+            .map(|(ch, _)| ch.clone())
+            .collect()
+    }
+    /// Closes the connection with `disconnect` (asynchronously: the session tears down on its own
+    /// task). The first close request wins.
+    pub fn disconnect(&self, disconnect: Disconnect) {
+        self.inner.request_close(disconnect);
     }
 }
 
 impl std::fmt::Debug for ClientRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientRef").finish_non_exhaustive()
+        f.debug_struct("ClientRef")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Requests other tasks make of a session; handled in order with the client's commands so that
+/// they never race a subscribe or unsubscribe of the same connection.
+pub(crate) enum SessionOp {
+    /// Server API subscribe.
+    Subscribe {
+        channel: String,
+        options: SubscribeOptions,
+        done: oneshot::Sender<Result<(), Error>>,
+    },
+    /// Server API unsubscribe; an empty channel means every channel.
+    Unsubscribe {
+        channel: String,
+        unsubscribe: Unsubscribe,
+        done: oneshot::Sender<()>,
+    },
+    /// Server API refresh.
+    Refresh {
+        expired: bool,
+        expire_at: i64,
+        info: Option<Bytes>,
+        done: oneshot::Sender<()>,
+    },
+    /// The hub saw a gap on a client-side positioned subscription.
+    InsufficientState { channel: String, gen: u64 },
+}
+
+/// Protocol and direction: everything that decides how a push is encoded for this client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PreparedKey {
+    pub(crate) protocol: ProtocolType,
+    pub(crate) unidirectional: bool,
+}
+
+/// Encodes a push the way this kind of client receives it: bare on unidirectional transports,
+/// wrapped in a `Reply` otherwise.
+pub(crate) fn encode_push_for(key: PreparedKey, push: Push) -> Result<Bytes, EncodeError> {
+    if key.unidirectional {
+        codec::encode_push(key.protocol, &push)
+    } else {
+        let reply = Reply {
+            push: Some(push),
+            ..Default::default()
+        };
+        codec::encode_reply(key.protocol, &reply)
+    }
+}
+
+/// What the hub and the session share about one connection.
+pub(crate) struct ClientShared {
+    pub(crate) id: Arc<str>,
+    pub(crate) session: String,
+    pub(crate) transport: TransportInfo,
+    pub(crate) key: PreparedKey,
+    /// Byte limit of the outbox, reused as the limit of a pending subscription's buffer.
+    max_queue: usize,
+    outbox: Outbox,
+    pub(crate) state: Mutex<ClientState>,
+    close: Mutex<Option<Disconnect>>,
+    close_notify: Notify,
+    writer: WriterControl,
+    ops: mpsc::UnboundedSender<SessionOp>,
+    /// Cancelled when the session has finished its teardown.
+    pub(crate) finished: CancellationToken,
+}
+
+/// The ends of a new connection's channels, owned by the session and writer tasks.
+pub(crate) struct ClientParts {
+    pub(crate) outbox: OutboxReceiver,
+    pub(crate) writer: watch::Receiver<Option<WriterCmd>>,
+    pub(crate) ops: mpsc::UnboundedReceiver<SessionOp>,
+}
+
+impl ClientShared {
+    pub(crate) fn new(transport: TransportInfo, max_queue: usize) -> (Arc<ClientShared>, ClientParts) {
+        let (outbox, outbox_rx) = Outbox::new(max_queue);
+        let (writer, writer_rx) = WriterControl::new();
+        let (ops_tx, ops_rx) = mpsc::unbounded_channel();
+        let session = if transport.unidirectional || transport.emulation {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            String::new()
+        };
+        let key = PreparedKey {
+            protocol: transport.protocol,
+            unidirectional: transport.unidirectional,
+        };
+        let shared = Arc::new(ClientShared {
+            id: Arc::from(uuid::Uuid::new_v4().to_string()),
+            session,
+            transport,
+            key,
+            max_queue,
+            outbox,
+            state: Mutex::new(ClientState::new()),
+            close: Mutex::new(None),
+            close_notify: Notify::new(),
+            writer,
+            ops: ops_tx,
+            finished: CancellationToken::new(),
+        });
+        let parts = ClientParts {
+            outbox: outbox_rx,
+            writer: writer_rx,
+            ops: ops_rx,
+        };
+        (shared, parts)
+    }
+
+    pub(crate) fn client_ref(self: &Arc<Self>) -> ClientRef {
+        ClientRef { inner: self.clone() }
+    }
+
+    /// Queues an encoded message. Overflow closes the connection with 3008; a closing connection
+    /// silently refuses (its teardown is already under way).
+    pub(crate) fn push(&self, data: Bytes, kind: &'static str) -> bool {
+        match self.outbox.push(crate::outbox::OutMsg { data, kind }) {
+            Ok(()) => true,
+            Err(PushError::Closed) => false,
+            Err(PushError::Overflow) => {
+                self.request_close(Disconnect::SLOW);
+                false
+            }
+        }
+    }
+
+    /// Encodes and queues a push addressed to this client alone.
+    pub(crate) fn send_push(&self, push: Push, kind: &'static str) -> bool {
+        match encode_push_for(self.key, push) {
+            Ok(data) => self.push(data, kind),
+            Err(EncodeError::InvalidJson) => {
+                self.request_close(Disconnect::INAPPROPRIATE_PROTOCOL);
+                false
+            }
+        }
+    }
+
+    /// Asks the session to close the connection. The first request wins. A slow consumer is cut off
+    /// at once: the writer stops without flushing the backlog that made it slow.
+    pub(crate) fn request_close(&self, disconnect: Disconnect) {
+        {
+            let mut close = self.close.lock();
+            if close.is_some() {
+                return;
+            }
+            *close = Some(disconnect.clone());
+        }
+        if disconnect.code == Disconnect::SLOW.code {
+            self.outbox.close();
+            self.stop_writer(Some(disconnect), false);
+        }
+        // `notify_one` keeps a permit when the session is busy, so the request is never missed.
+        self.close_notify.notify_one();
+    }
+
+    pub(crate) fn close_requested(&self) -> Option<Disconnect> {
+        self.close.lock().clone()
+    }
+
+    pub(crate) async fn close_signal(&self) {
+        self.close_notify.notified().await
+    }
+
+    /// Tells the writer how to end. Transports without close frames get a `disconnect` push first.
+    pub(crate) fn stop_writer(&self, disconnect: Option<Disconnect>, flush: bool) {
+        self.outbox.close();
+        let final_message = match &disconnect {
+            Some(d) if self.transport.disconnect_push => {
+                let push = Push {
+                    disconnect: Some(d.to_proto()),
+                    ..Default::default()
+                };
+                encode_push_for(self.key, push).ok()
+            }
+            _ => None,
+        };
+        self.writer.stop(WriterCmd {
+            disconnect,
+            flush,
+            final_message,
+        });
+    }
+
+    pub(crate) fn send_op(&self, op: SessionOp) -> bool {
+        self.ops.send(op).is_ok()
+    }
+
+    /// A publication from the hub. Runs under the hub shard's read lock: synchronous, no I/O.
+    pub(crate) fn deliver_publication(
+        &self,
+        channel: &str,
+        data: &Bytes,
+        position: &StreamPosition,
+        lag_exceeded: bool,
+    ) {
+        let mut state = self.state.lock();
+        let Some(ch) = state.channels.get_mut(channel) else {
+            return;
+        };
+        let verdict = match &mut ch.phase {
+            Phase::Failed => return,
+            Phase::Pending { buffer, bytes } => {
+                *bytes += data.len();
+                if self.max_queue > 0 && *bytes > self.max_queue {
+                    drop(state);
+                    self.request_close(Disconnect::SLOW);
+                    return;
+                }
+                buffer.push(Buffered {
+                    offset: position.offset,
+                    epoch: position.epoch.clone(),
+                    data: data.clone(),
+                });
+                return;
+            }
+            Phase::Live if !ch.positioned || position.offset == 0 => Verdict::Deliver,
+            Phase::Live if lag_exceeded => Verdict::Insufficient,
+            Phase::Live => advance_position(&mut ch.position, position.offset, &position.epoch),
+        };
+        match verdict {
+            Verdict::Deliver => {
+                self.push(data.clone(), "publication");
+            }
+            Verdict::Skip => {}
+            Verdict::Insufficient => {
+                ch.phase = Phase::Failed;
+                let (server_side, gen) = (ch.server_side, ch.gen);
+                drop(state);
+                self.insufficient_state(channel, gen, server_side);
+            }
+        }
+    }
+
+    /// Whether this client receives join/leave pushes of `channel`.
+    pub(crate) fn wants_join_leave(&self, channel: &str) -> bool {
+        let state = self.state.lock();
+        state
+            .channels
+            .get(channel)
+            .is_some_and(|c| c.is_live() && c.push_join_leave)
+    }
+
+    /// A join or leave push, delivered only to subscribers that asked for them.
+    pub(crate) fn deliver_join_leave(&self, channel: &str, data: &Bytes, kind: &'static str) {
+        if self.wants_join_leave(channel) {
+            self.push(data.clone(), kind);
+        }
+    }
+
+    /// Client-side subscriptions are told to resubscribe (2500); a server-side subscription cannot
+    /// be, so the connection is closed with 3010 and the client reconnects.
+    pub(crate) fn insufficient_state(&self, channel: &str, gen: u64, server_side: bool) {
+        if server_side {
+            self.request_close(Disconnect::INSUFFICIENT_STATE);
+        } else {
+            self.send_op(SessionOp::InsufficientState {
+                channel: channel.to_string(),
+                gen,
+            });
+        }
     }
 }

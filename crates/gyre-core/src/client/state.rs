@@ -1,0 +1,168 @@
+//! Per-connection state shared between the session task and the hub: what the client is, and where
+//! each of its subscriptions stands.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::broker::StreamPosition;
+
+/// Lifecycle of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Waiting for a successful `connect`.
+    Connecting,
+    Connected,
+    /// Cleanup started; nothing may be added any more.
+    Closed,
+}
+
+/// Mutable connection state, behind the client's mutex. Never held across `.await`.
+pub(crate) struct ClientState {
+    pub(crate) status: Status,
+    pub(crate) user: String,
+    pub(crate) info: Bytes,
+    pub(crate) meta: Option<Bytes>,
+    /// Unix seconds; 0 = never expires.
+    pub(crate) exp: i64,
+    pub(crate) channels: HashMap<String, ChannelState>,
+}
+
+impl ClientState {
+    pub(crate) fn new() -> ClientState {
+        ClientState {
+            status: Status::Connecting,
+            user: String::new(),
+            info: Bytes::new(),
+            meta: None,
+            exp: 0,
+            channels: HashMap::new(),
+        }
+    }
+}
+
+/// A publication that arrived while its subscription was being established.
+#[derive(Debug)]
+pub(crate) struct Buffered {
+    pub(crate) offset: u64,
+    pub(crate) epoch: String,
+    pub(crate) data: Bytes,
+}
+
+/// Where one subscription stands.
+#[derive(Debug)]
+pub(crate) enum Phase {
+    /// Reserved by a subscribe in progress. Once the subscription is registered in the hub,
+    /// publications are held here until the subscribe reply is queued, so that none is lost and
+    /// none overtakes the reply.
+    Pending { buffer: Vec<Buffered>, bytes: usize },
+    /// Established: publications flow straight to the outbox.
+    Live,
+    /// Insufficient state was detected; publications are dropped until the session removes the
+    /// subscription.
+    Failed,
+}
+
+#[derive(Debug)]
+pub(crate) struct ChannelState {
+    /// Identifies this subscription attempt in the hub, so that the cleanup of an older attempt
+    /// never removes a newer one.
+    pub(crate) gen: u64,
+    pub(crate) phase: Phase,
+    pub(crate) server_side: bool,
+    pub(crate) client_side_refresh: bool,
+    pub(crate) emit_presence: bool,
+    pub(crate) emit_join_leave: bool,
+    pub(crate) push_join_leave: bool,
+    /// Positioning (or recovery) is on: offsets are tracked and gaps reported.
+    pub(crate) positioned: bool,
+    /// `chan_info` of this client in this channel.
+    pub(crate) info: Bytes,
+    /// Unix seconds; 0 = never.
+    pub(crate) expire_at: i64,
+    pub(crate) position: StreamPosition,
+    pub(crate) history_meta_ttl: Option<Duration>,
+}
+
+impl ChannelState {
+    pub(crate) fn reserved(gen: u64) -> ChannelState {
+        ChannelState {
+            gen,
+            phase: Phase::Pending {
+                buffer: Vec::new(),
+                bytes: 0,
+            },
+            server_side: false,
+            client_side_refresh: false,
+            emit_presence: false,
+            emit_join_leave: false,
+            push_join_leave: false,
+            positioned: false,
+            info: Bytes::new(),
+            expire_at: 0,
+            position: StreamPosition::default(),
+            history_meta_ttl: None,
+        }
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self.phase, Phase::Live)
+    }
+}
+
+/// What to do with a live publication on a positioned subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Deliver,
+    /// Older than what the client already has (PUB/SUB lag): skip silently.
+    Skip,
+    /// A gap or an epoch change: the client must recover.
+    Insufficient,
+}
+
+/// Advances `current` past a publication at `offset` in `epoch`, or says why it cannot.
+pub(crate) fn advance_position(current: &mut StreamPosition, offset: u64, epoch: &str) -> Verdict {
+    if epoch != current.epoch {
+        if current.epoch.is_empty() {
+            // Subscribed before the stream existed: the first publication tells the epoch.
+            current.epoch = epoch.to_string();
+        } else {
+            return Verdict::Insufficient;
+        }
+    }
+    let next = current.offset + 1;
+    if offset > next {
+        Verdict::Insufficient
+    } else if offset < next {
+        Verdict::Skip
+    } else {
+        current.offset = offset;
+        Verdict::Deliver
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(offset: u64, epoch: &str) -> StreamPosition {
+        StreamPosition {
+            offset,
+            epoch: epoch.into(),
+        }
+    }
+
+    #[test]
+    fn position_rules() {
+        let mut p = pos(5, "e");
+        assert_eq!(advance_position(&mut p, 6, "e"), Verdict::Deliver);
+        assert_eq!(p.offset, 6);
+        assert_eq!(advance_position(&mut p, 6, "e"), Verdict::Skip);
+        assert_eq!(advance_position(&mut p, 8, "e"), Verdict::Insufficient);
+        assert_eq!(advance_position(&mut p, 7, "x"), Verdict::Insufficient);
+        let mut empty = pos(0, "");
+        assert_eq!(advance_position(&mut empty, 1, "new"), Verdict::Deliver);
+        assert_eq!(empty, pos(1, "new"));
+    }
+}

@@ -1,0 +1,342 @@
+//! Subscriptions: the `subscribe` command, server-side subscriptions (connect-time and server API),
+//! and the steps they share.
+//!
+//! A subscription goes through three steps. *Reserve*: a `Pending` entry in the client's channels
+//! with a fresh generation (duplicates and limits are checked here). *Establish*: register in the
+//! hub (and broker), add presence, read the stream position; publications arriving meanwhile are
+//! held in the pending entry. *Commit*: after the reply (or push) is queued, the held publications
+//! are delivered behind it, filtered by position, and the entry turns `Live`. A failure at any step
+//! is undone by removing the entry, which undoes exactly what was recorded in it.
+
+use super::recovery;
+use super::session::Session;
+use super::state::{advance_position, ChannelState, ClientState, Phase, Status, Verdict};
+use crate::broker::StreamPosition;
+use crate::disconnect::Disconnect;
+use crate::error::Error;
+use crate::handler::{HandlerError, SubscribeEvent, SubscribeReply};
+use crate::options::{DeltaType, HistoryOptions, SubscribeOptions};
+use gyre_protocol::{ClientInfo, Push, Reply, Subscribe, SubscribeRequest, SubscribeResult};
+
+/// Subscribe `flag` bit: fail with 112 instead of answering `recovered: false`.
+const FLAG_REJECT_UNRECOVERED: i64 = 2;
+
+/// A subscription that is established but not yet committed.
+pub(super) struct Established {
+    pub(super) channel: String,
+    pub(super) gen: u64,
+    pub(super) result: SubscribeResult,
+    pub(super) info: ClientInfo,
+    pub(super) emit_join_leave: bool,
+}
+
+impl Session {
+    pub(super) async fn handle_subscribe(&mut self, id: u32, req: SubscribeRequest) -> Result<(), HandlerError> {
+        if req.channel.is_empty() {
+            return Err(Disconnect::BAD_REQUEST.into());
+        }
+        if !req.delta.is_empty() && DeltaType::parse(&req.delta).is_none() {
+            return Err(Disconnect::BAD_REQUEST.into());
+        }
+        let channel = req.channel.clone();
+        let gen = self.next_gen();
+        {
+            let mut state = self.client.state.lock();
+            if state.channels.contains_key(&channel) {
+                return Err(Error::ALREADY_SUBSCRIBED.into());
+            }
+            let limit = self.node.config.client_channel_limit;
+            if limit > 0 && state.channels.len() >= limit {
+                return Err(Error::LIMIT_EXCEEDED.into());
+            }
+            state.channels.insert(channel.clone(), ChannelState::reserved(gen));
+        }
+        let event = SubscribeEvent {
+            channel: channel.clone(),
+            token: req.token.clone(),
+            data: req.data.clone(),
+            positioned: req.positioned,
+            recoverable: req.recoverable,
+            join_leave: req.join_leave,
+            delta: req.delta.clone(),
+            tags_filter: req.tf.clone(),
+        };
+        let client = self.client.client_ref();
+        let reply = match self.node.handler.on_subscribe(&client, event).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                self.remove_subscription(&channel, Some(gen)).await;
+                return Err(e);
+            }
+        };
+        let mut done = match self.establish(&channel, gen, reply, &req, false).await {
+            Ok(done) => done,
+            Err(e) => {
+                self.remove_subscription(&channel, Some(gen)).await;
+                return Err(e);
+            }
+        };
+        let reply = Reply {
+            subscribe: Some(std::mem::take(&mut done.result)),
+            ..Default::default()
+        };
+        self.write_reply(id, reply, "subscribe");
+        self.commit(&channel, gen);
+        self.node.observer().subscription_accepted(&self.client_name);
+        self.publish_join(&done).await;
+        self.schedule_sub_expire();
+        Ok(())
+    }
+
+    /// Server API subscribe of this connection. Already subscribed: nothing to do.
+    pub(super) async fn server_subscribe(&mut self, channel: String, options: SubscribeOptions) -> Result<(), Error> {
+        let gen = self.next_gen();
+        {
+            let mut state = self.client.state.lock();
+            if state.status == Status::Closed {
+                return Ok(());
+            }
+            let limit = self.node.config.client_channel_limit;
+            if limit > 0 && state.channels.len() >= limit {
+                drop(state);
+                self.close(Disconnect::CHANNEL_LIMIT);
+                return Ok(());
+            }
+            if state.channels.contains_key(&channel) {
+                return Ok(());
+            }
+            state.channels.insert(channel.clone(), ChannelState::reserved(gen));
+        }
+        let mut req = SubscribeRequest {
+            channel: channel.clone(),
+            ..Default::default()
+        };
+        if let Some(since) = &options.recover_since {
+            req.recover = true;
+            req.offset = since.offset;
+            req.epoch = since.epoch.clone();
+        }
+        let reply = SubscribeReply {
+            options,
+            client_side_refresh: false,
+        };
+        let done = match self.establish(&channel, gen, reply, &req, true).await {
+            Ok(done) => done,
+            Err(e) => {
+                self.remove_subscription(&channel, Some(gen)).await;
+                return match e {
+                    HandlerError::Disconnect(d) => {
+                        self.close(d);
+                        Ok(())
+                    }
+                    HandlerError::Error(e) => Err(e),
+                };
+            }
+        };
+        let r = &done.result;
+        let push = Push {
+            channel: channel.clone(),
+            subscribe: Some(Subscribe {
+                recoverable: r.recoverable,
+                epoch: r.epoch.clone(),
+                offset: r.offset,
+                positioned: r.positioned,
+                data: r.data.clone(),
+            }),
+            ..Default::default()
+        };
+        self.client.send_push(push, "subscribe");
+        self.commit(&channel, gen);
+        self.node.observer().subscription_accepted(&self.client_name);
+        self.publish_join(&done).await;
+        self.schedule_sub_expire();
+        Ok(())
+    }
+
+    /// Registers a reserved subscription everywhere it must be and builds its result. On error the
+    /// caller removes the reservation, which undoes whatever was done here.
+    pub(super) async fn establish(
+        &mut self,
+        channel: &str,
+        gen: u64,
+        reply: SubscribeReply,
+        req: &SubscribeRequest,
+        server_side: bool,
+    ) -> Result<Established, HandlerError> {
+        let opts = reply.options;
+        let now = crate::clock::unix_secs();
+        let mut result = SubscribeResult::default();
+        if opts.expire_at > 0 {
+            let ttl = opts.expire_at - now;
+            if ttl <= 0 {
+                return Err(Error::EXPIRED.into());
+            }
+            if reply.client_side_refresh {
+                result.expires = true;
+                result.ttl = ttl as u32;
+            }
+        }
+        result.data = opts.data.clone();
+        if req.tf.is_some() {
+            // Publication tags filters are not implemented yet: refusing the subscription is better
+            // than delivering publications the client asked not to receive.
+            return Err(Error::BAD_REQUEST.into());
+        }
+        // Delta compression is not negotiated yet (`delta` stays false), which the protocol allows:
+        // the client then receives full payloads.
+        let positioned = opts.enable_positioning || opts.enable_recovery;
+        {
+            let mut state = self.client.state.lock();
+            let Some(ch) = state.channels.get_mut(channel).filter(|c| c.gen == gen) else {
+                return Err(Disconnect::SERVER_ERROR.into());
+            };
+            ch.server_side = server_side;
+            ch.client_side_refresh = reply.client_side_refresh;
+            ch.emit_join_leave = opts.emit_join_leave;
+            ch.push_join_leave = opts.push_join_leave;
+            ch.positioned = positioned;
+            ch.info = opts.channel_info.clone();
+            ch.expire_at = opts.expire_at;
+            ch.history_meta_ttl = opts.history_meta_ttl;
+        }
+        if let Err(e) = self.node.add_subscription(channel, &self.client, gen).await {
+            tracing::warn!(channel, client = %self.client.id, error = %e, "broker subscribe failed");
+            return Err(Disconnect::SERVER_ERROR.into());
+        }
+        let info = self.client_info(channel);
+        if opts.emit_presence {
+            // Recorded before the call: an add that failed half-way is still removed on cleanup.
+            self.update_channel(channel, gen, |ch| ch.emit_presence = true);
+            if let Err(e) = self.node.presence.add_presence(channel, &self.client.id, info.clone()).await {
+                tracing::warn!(channel, client = %self.client.id, error = %e, "presence add failed");
+                return Err(Disconnect::SERVER_ERROR.into());
+            }
+        }
+        if positioned {
+            result.positioned = true;
+            result.recoverable = opts.enable_recovery;
+            let position = if opts.enable_recovery && req.recover {
+                let since = StreamPosition {
+                    offset: req.offset,
+                    epoch: req.epoch.clone(),
+                };
+                let outcome = recovery::recover(&self.node, channel, &since, opts.history_meta_ttl)
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(channel, error = %e, "recovery failed");
+                        HandlerError::Disconnect(Disconnect::SERVER_ERROR)
+                    })?;
+                if !outcome.recovered && req.flag & FLAG_REJECT_UNRECOVERED != 0 {
+                    return Err(Error::UNRECOVERABLE_POSITION.into());
+                }
+                result.recovered = outcome.recovered;
+                result.publications = outcome.publications;
+                outcome.position
+            } else {
+                let opts = HistoryOptions {
+                    limit: 0,
+                    meta_ttl: opts.history_meta_ttl,
+                    ..Default::default()
+                };
+                match self.node.broker.history(channel, opts).await {
+                    Ok(top) => top.position,
+                    Err(e) => {
+                        tracing::warn!(channel, error = %e, "reading stream position failed");
+                        return Err(Disconnect::SERVER_ERROR.into());
+                    }
+                }
+            };
+            result.epoch = position.epoch.clone();
+            // After a successful recovery the client continues from its own offset and advances
+            // while applying the recovered publications.
+            result.offset = if result.recovered {
+                req.offset
+            } else {
+                position.offset
+            };
+            self.update_channel(channel, gen, |ch| ch.position = position);
+        }
+        result.was_recovering = req.recover;
+        Ok(Established {
+            channel: channel.to_string(),
+            gen,
+            result,
+            info,
+            emit_join_leave: opts.emit_join_leave,
+        })
+    }
+
+    /// Makes an established subscription live. The reply or push is already queued, so the
+    /// publications held meanwhile go out behind it; on a positioned subscription those the client
+    /// already has are skipped and a gap means insufficient state.
+    pub(super) fn commit(&self, channel: &str, gen: u64) {
+        let mut state = self.client.state.lock();
+        let Some(ch) = state.channels.get_mut(channel).filter(|c| c.gen == gen) else {
+            return;
+        };
+        if !matches!(ch.phase, Phase::Pending { .. }) {
+            return;
+        }
+        let Phase::Pending { buffer, .. } = std::mem::replace(&mut ch.phase, Phase::Live) else {
+            return;
+        };
+        for held in buffer {
+            let verdict = if !ch.positioned || held.offset == 0 {
+                Verdict::Deliver
+            } else {
+                advance_position(&mut ch.position, held.offset, &held.epoch)
+            };
+            match verdict {
+                Verdict::Deliver => {
+                    self.client.push(held.data, "publication");
+                }
+                Verdict::Skip => {}
+                Verdict::Insufficient => {
+                    ch.phase = Phase::Failed;
+                    let (server_side, gen) = (ch.server_side, ch.gen);
+                    drop(state);
+                    self.client.insufficient_state(channel, gen, server_side);
+                    return;
+                }
+            }
+        }
+    }
+
+    pub(super) async fn publish_join(&self, done: &Established) {
+        if !done.emit_join_leave {
+            return;
+        }
+        self.node.observer().node_message_sent("join");
+        if let Err(e) = self.node.broker.publish_join(&done.channel, done.info.clone()).await {
+            tracing::warn!(channel = done.channel, error = %e, "publishing join failed");
+        }
+    }
+
+    fn update_channel(&self, channel: &str, gen: u64, f: impl FnOnce(&mut ChannelState)) {
+        let mut state = self.client.state.lock();
+        if let Some(ch) = state.channels.get_mut(channel).filter(|c| c.gen == gen) {
+            f(ch);
+        }
+    }
+
+    /// Who this client is in `channel` (for presence, join/leave and its publications).
+    pub(super) fn client_info(&self, channel: &str) -> ClientInfo {
+        let state = self.client.state.lock();
+        let chan_info = state.channels.get(channel).map(|c| c.info.clone()).unwrap_or_default();
+        ClientInfo {
+            user: state.user.clone(),
+            client: self.client.id.to_string(),
+            conn_info: state.info.clone(),
+            chan_info,
+        }
+    }
+
+    pub(super) fn client_info_locked(&self, state: &ClientState, ch: &ChannelState) -> ClientInfo {
+        ClientInfo {
+            user: state.user.clone(),
+            client: self.client.id.to_string(),
+            conn_info: state.info.clone(),
+            chan_info: ch.info.clone(),
+        }
+    }
+}
