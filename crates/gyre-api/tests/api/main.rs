@@ -1,0 +1,7 @@
+//! Integration tests of the HTTP API against a real memory-engine node.
+
+mod batch;
+mod common;
+mod http;
+mod publish;
+mod queries;
