@@ -2,8 +2,25 @@
 //! verification, anonymous and insecure modes, server-side subscriptions from tokens and the
 //! personal channel, subscribe/publish/history/presence permission rules, subscription tokens,
 //! refresh and sub_refresh, RPC (`rpc.ping`).
+//!
+//! Every decision is a pure function over the configuration snapshot, the caller (user, client
+//! id) and the request; [`Handler`] only loads the live snapshot and verifiers and calls them.
 #![forbid(unsafe_code)]
 
+mod channel_ops;
+mod connect;
+mod handler;
 pub mod options;
+mod permissions;
+mod refresh;
+mod rpc;
+mod subscribe;
+mod tokens;
 
+#[cfg(test)]
+mod tests;
+
+pub use handler::Handler;
 pub use options::server_side_subscribe_options;
+pub use permissions::publication_data_valid;
+pub use tokens::SetupError;

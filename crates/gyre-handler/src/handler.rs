@@ -1,0 +1,237 @@
+//! [`Handler`]: the live configuration and token verifiers behind gyre-core's [`ClientHandler`].
+//! Every event reads the current configuration snapshot once and delegates to a pure decision
+//! function; only single-connection eviction talks to the node.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use parking_lot::Mutex;
+
+use gyre_config::SharedConfig;
+use gyre_core::{
+    ClientHandler, ClientRef, ConnectingEvent, ConnectingReply, Disconnect, HandlerError, HistoryEvent, Node,
+    PublishEvent, PublishReply, RefreshEvent, RefreshReply, RpcEvent, RpcReply, SubRefreshEvent,
+    SubRefreshReply, SubscribeEvent, SubscribeReply, Target,
+};
+
+use crate::channel_ops::{decide_history, decide_presence, decide_publish};
+use crate::connect::{authenticate, complete_connect, single_connection_channel};
+use crate::permissions::Caller;
+use crate::refresh::decide_refresh;
+use crate::rpc::decide_rpc;
+use crate::subscribe::{decide_sub_refresh, decide_subscribe};
+use crate::tokens::{SetupError, Verifiers};
+
+/// Centrifugo's client handler for Gyre.
+pub struct Handler {
+    config: SharedConfig,
+    verifiers: ArcSwap<Verifiers>,
+    node: OnceLock<Node>,
+    /// Client id → channels its connection token subscribed, for the refresh comparison. Only
+    /// connections whose token carried channels have an entry; removed on disconnect.
+    token_channels: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl Handler {
+    /// Builds the token verifiers from the current snapshot.
+    pub fn new(config: SharedConfig) -> Result<Handler, SetupError> {
+        let verifiers = Verifiers::from_config(&config.load().config.client)?;
+        Ok(Handler {
+            config,
+            verifiers: ArcSwap::from_pointee(verifiers),
+            node: OnceLock::new(),
+            token_channels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Rebuilds the token verifiers from the current snapshot (SIGHUP). On error the previous
+    /// verifiers stay in place.
+    pub fn reload(&self) -> Result<(), SetupError> {
+        let verifiers = Verifiers::from_config(&self.config.load().config.client)?;
+        self.verifiers.store(Arc::new(verifiers));
+        Ok(())
+    }
+
+    /// Gives the handler its node (created after the handler, since the node owns the handler).
+    /// Needed for `single_connection`; a second call is ignored.
+    pub fn set_node(&self, node: Node) {
+        if self.node.set(node).is_err() {
+            tracing::warn!("client handler node already set");
+        }
+    }
+
+    /// Disconnects the user's other connections (3504) when its personal channel already has
+    /// presence. Failures are 3004, as in Centrifugo.
+    async fn evict_other_connections(
+        &self,
+        channel: &str,
+        user: &str,
+        client_id: &str,
+    ) -> Result<(), HandlerError> {
+        let Some(node) = self.node.get() else {
+            tracing::error!("single connection mode needs the node: set_node was not called");
+            return Err(Disconnect::SERVER_ERROR.into());
+        };
+        let stats = node.presence_stats(channel).await.map_err(|e| {
+            tracing::error!(error = %e, channel, user, "error calling presence stats in connecting");
+            HandlerError::from(Disconnect::SERVER_ERROR)
+        })?;
+        if stats.num_clients == 0 {
+            return Ok(());
+        }
+        let target = Target {
+            user: user.to_owned(),
+            ..Default::default()
+        };
+        node.disconnect(target, Disconnect::CONNECTION_LIMIT, &[client_id.to_owned()])
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, user, "error disconnecting user in connecting");
+                HandlerError::from(Disconnect::SERVER_ERROR)
+            })
+    }
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handler").finish_non_exhaustive()
+    }
+}
+
+fn caller<'a>(client: &'a ClientRef, user: &'a str) -> Caller<'a> {
+    Caller {
+        user,
+        client_id: client.id(),
+    }
+}
+
+#[async_trait]
+impl ClientHandler for Handler {
+    async fn on_connecting(&self, event: ConnectingEvent) -> Result<ConnectingReply, HandlerError> {
+        let snapshot = self.config.load_full();
+        let auth = {
+            let verifiers = self.verifiers.load();
+            authenticate(&snapshot, &verifiers.now(), &event)?
+        };
+        if let Some(channel) = single_connection_channel(&snapshot, &auth) {
+            self.evict_other_connections(&channel, &auth.credentials.user, &event.client_id)
+                .await?;
+        }
+        let (reply, token_channels) = complete_connect(&snapshot, auth, &event)?;
+        if !token_channels.is_empty() {
+            self.token_channels
+                .lock()
+                .insert(event.client_id.clone(), token_channels);
+        }
+        Ok(reply)
+    }
+
+    async fn on_refresh(
+        &self,
+        client: &ClientRef,
+        event: RefreshEvent,
+    ) -> Result<RefreshReply, HandlerError> {
+        if event.token.is_empty() {
+            // Server-side refresh needs a refresh proxy, which Gyre does not have yet.
+            return Ok(RefreshReply {
+                expired: true,
+                ..Default::default()
+            });
+        }
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        let connect_channels = self
+            .token_channels
+            .lock()
+            .get(client.id())
+            .cloned()
+            .unwrap_or_default();
+        let verifiers = self.verifiers.load();
+        decide_refresh(
+            &snapshot,
+            &verifiers.now(),
+            caller(client, &user),
+            &event.token,
+            &|channel| client.is_subscribed(channel),
+            &connect_channels,
+        )
+    }
+
+    async fn on_subscribe(
+        &self,
+        client: &ClientRef,
+        event: SubscribeEvent,
+    ) -> Result<SubscribeReply, HandlerError> {
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        let verifiers = self.verifiers.load();
+        decide_subscribe(&snapshot, &verifiers.now(), caller(client, &user), &event)
+    }
+
+    async fn on_sub_refresh(
+        &self,
+        client: &ClientRef,
+        event: SubRefreshEvent,
+    ) -> Result<SubRefreshReply, HandlerError> {
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        let verifiers = self.verifiers.load();
+        decide_sub_refresh(&snapshot, &verifiers.now(), caller(client, &user), &event)
+    }
+
+    async fn on_publish(
+        &self,
+        client: &ClientRef,
+        event: PublishEvent,
+    ) -> Result<PublishReply, HandlerError> {
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        let subscribed = client.is_subscribed(&event.channel);
+        decide_publish(
+            &snapshot,
+            caller(client, &user),
+            subscribed,
+            &event.channel,
+            &event.data,
+        )
+    }
+
+    async fn on_rpc(&self, _client: &ClientRef, event: RpcEvent) -> Result<RpcReply, HandlerError> {
+        decide_rpc(&self.config.load().config.rpc, &event.method)
+    }
+
+    async fn on_presence(&self, client: &ClientRef, channel: &str) -> Result<(), HandlerError> {
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        decide_presence(
+            &snapshot,
+            caller(client, &user),
+            client.is_subscribed(channel),
+            channel,
+        )
+    }
+
+    async fn on_presence_stats(&self, client: &ClientRef, channel: &str) -> Result<(), HandlerError> {
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        decide_presence(
+            &snapshot,
+            caller(client, &user),
+            client.is_subscribed(channel),
+            channel,
+        )
+    }
+
+    async fn on_history(&self, client: &ClientRef, event: &HistoryEvent) -> Result<(), HandlerError> {
+        let snapshot = self.config.load_full();
+        let user = client.user();
+        let subscribed = client.is_subscribed(&event.channel);
+        decide_history(&snapshot, caller(client, &user), subscribed, &event.channel)
+    }
+
+    fn on_disconnect(&self, client: &ClientRef, _disconnect: &Disconnect) {
+        self.token_channels.lock().remove(client.id());
+    }
+}
