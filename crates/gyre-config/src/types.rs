@@ -1,98 +1,62 @@
 //! The configuration tree. Field names are Centrifugo v6 keys; `Default` gives Centrifugo's
-//! defaults. Sections of features Gyre does not implement yet are kept as raw JSON values so that
-//! configs carrying them still load (the loader warns about them).
+//! defaults. Sections of features Gyre does not implement yet are typed too (in `types_net`,
+//! `types_engine`, `types_proxy`) so that configs carrying them load, render and take env vars
+//! like in Centrifugo; the loader warns when they are set (see `crate::unsupported`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::duration::Duration;
+use crate::types_engine::{Broker, Controller, MapBroker, PresenceManager, RedisEngine};
+use crate::types_net::{
+    ConnInit, DebugEndpoint, Emulation, Graphite, GrpcApi, Http3, HttpStream, OpenTelemetry, Sse, Swagger,
+    Tls, TlsAutocert, UniGrpc, UniHttpStream, UniSse, UniWebSocket, UsageStats, WebTransport,
+};
+use crate::types_proxy::{
+    ChannelProxies, ClientProxies, ConnectCodeToUnidirectionalDisconnect, Consumer, MapOptions, NamedProxy,
+    Proxy, SharedPoll, SharedPollOptions,
+};
 
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The whole configuration. `Default` gives Centrifugo's defaults section by section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub http_server: HttpServer,
     pub log: Log,
     pub engine: Engine,
-    pub broker: Value,
-    pub presence_manager: Value,
-    pub map_broker: Value,
-    pub controller: Value,
-    pub shared_poll: Value,
+    pub broker: Broker,
+    pub presence_manager: PresenceManager,
+    pub map_broker: MapBroker,
+    pub controller: Controller,
+    pub shared_poll: SharedPoll,
     pub client: Client,
     pub channel: Channel,
     pub rpc: Rpc,
-    pub proxies: Vec<Value>,
+    pub proxies: Vec<NamedProxy>,
     pub http_api: HttpApi,
-    pub grpc_api: Value,
-    pub consumers: Vec<Value>,
+    pub grpc_api: GrpcApi,
+    pub consumers: Vec<Consumer>,
     pub websocket: WebSocket,
-    pub sse: Value,
-    pub http_stream: Value,
-    pub webtransport: Value,
-    pub uni_sse: Value,
-    pub uni_http_stream: Value,
-    pub uni_websocket: Value,
-    pub uni_grpc: Value,
-    pub emulation: Value,
+    pub sse: Sse,
+    pub http_stream: HttpStream,
+    pub webtransport: WebTransport,
+    pub uni_sse: UniSse,
+    pub uni_http_stream: UniHttpStream,
+    pub uni_websocket: UniWebSocket,
+    pub uni_grpc: UniGrpc,
+    pub emulation: Emulation,
     pub admin: Admin,
     pub prometheus: Prometheus,
     pub health: Health,
-    pub swagger: Value,
-    pub debug: Value,
-    pub init: Value,
-    pub opentelemetry: Value,
-    pub graphite: Value,
-    pub usage_stats: Value,
+    pub swagger: Swagger,
+    pub debug: DebugEndpoint,
+    pub init: ConnInit,
+    pub opentelemetry: OpenTelemetry,
+    pub graphite: Graphite,
+    pub usage_stats: UsageStats,
     pub node: Node,
     pub shutdown: Shutdown,
     pub pid_file: String,
     pub enable_unreleased_features: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        let empty = || Value::Object(Default::default());
-        Config {
-            http_server: HttpServer::default(),
-            log: Log::default(),
-            engine: Engine::default(),
-            broker: empty(),
-            presence_manager: empty(),
-            map_broker: empty(),
-            controller: empty(),
-            shared_poll: empty(),
-            client: Client::default(),
-            channel: Channel::default(),
-            rpc: Rpc::default(),
-            proxies: Vec::new(),
-            http_api: HttpApi::default(),
-            grpc_api: empty(),
-            consumers: Vec::new(),
-            websocket: WebSocket::default(),
-            sse: empty(),
-            http_stream: empty(),
-            webtransport: empty(),
-            uni_sse: empty(),
-            uni_http_stream: empty(),
-            uni_websocket: empty(),
-            uni_grpc: empty(),
-            emulation: empty(),
-            admin: Admin::default(),
-            prometheus: Prometheus::default(),
-            health: Health::default(),
-            swagger: empty(),
-            debug: empty(),
-            init: empty(),
-            opentelemetry: empty(),
-            graphite: empty(),
-            usage_stats: empty(),
-            node: Node::default(),
-            shutdown: Shutdown::default(),
-            pid_file: String::new(),
-            enable_unreleased_features: false,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,11 +67,11 @@ pub struct HttpServer {
     pub internal_address: String,
     /// A string in Centrifugo ("" = same as `port`).
     pub internal_port: String,
-    pub tls: Value,
-    pub tls_autocert: Value,
+    pub tls: Tls,
+    pub tls_autocert: TlsAutocert,
     pub tls_external: bool,
-    pub internal_tls: Value,
-    pub http3: Value,
+    pub internal_tls: Tls,
+    pub http3: Http3,
     pub h2c_external: bool,
 }
 
@@ -118,11 +82,11 @@ impl Default for HttpServer {
             port: 8000,
             internal_address: String::new(),
             internal_port: String::new(),
-            tls: Value::Object(Default::default()),
-            tls_autocert: Value::Object(Default::default()),
+            tls: Tls::default(),
+            tls_autocert: TlsAutocert::default(),
             tls_external: false,
-            internal_tls: Value::Object(Default::default()),
-            http3: Value::Object(Default::default()),
+            internal_tls: Tls::default(),
+            http3: Http3::default(),
             h2c_external: false,
         }
     }
@@ -151,14 +115,14 @@ pub struct Engine {
     /// `memory` (default) or `redis`.
     #[serde(rename = "type")]
     pub kind: String,
-    pub redis: Value,
+    pub redis: RedisEngine,
 }
 
 impl Default for Engine {
     fn default() -> Self {
         Engine {
             kind: "memory".into(),
-            redis: Value::Object(Default::default()),
+            redis: RedisEngine::default(),
         }
     }
 }
@@ -202,7 +166,7 @@ pub struct SubscribeToUserPersonalChannel {
 #[serde(default)]
 pub struct Client {
     /// `client.proxy.{connect,refresh}` (issue: backend proxy).
-    pub proxy: Value,
+    pub proxy: ClientProxies,
     pub allowed_origins: Vec<String>,
     pub token: Token,
     pub subscription_token: SubscriptionToken,
@@ -229,13 +193,13 @@ pub struct Client {
     pub user_id_http_header: String,
     pub insecure: bool,
     pub subscribe_to_user_personal_channel: SubscribeToUserPersonalChannel,
-    pub connect_code_to_unidirectional_disconnect: Value,
+    pub connect_code_to_unidirectional_disconnect: ConnectCodeToUnidirectionalDisconnect,
 }
 
 impl Default for Client {
     fn default() -> Self {
         Client {
-            proxy: Value::Object(Default::default()),
+            proxy: ClientProxies::default(),
             allowed_origins: Vec::new(),
             token: Token::default(),
             subscription_token: SubscriptionToken::default(),
@@ -262,7 +226,7 @@ impl Default for Client {
             user_id_http_header: String::new(),
             insecure: false,
             subscribe_to_user_personal_channel: SubscribeToUserPersonalChannel::default(),
-            connect_code_to_unidirectional_disconnect: Value::Object(Default::default()),
+            connect_code_to_unidirectional_disconnect: ConnectCodeToUnidirectionalDisconnect::default(),
         }
     }
 }
@@ -312,8 +276,8 @@ pub struct ChannelOptions {
     pub subscribe_stream_proxy_name: String,
     pub subscribe_stream_proxy_bidirectional: bool,
     pub subscription_type: String,
-    pub map: Value,
-    pub shared_poll: Value,
+    pub map: MapOptions,
+    pub shared_poll: SharedPollOptions,
     pub map_clients_presence_channel_prefix: String,
     pub map_users_presence_channel_prefix: String,
 }
@@ -360,8 +324,8 @@ impl Default for ChannelOptions {
             subscribe_stream_proxy_name: "default".into(),
             subscribe_stream_proxy_bidirectional: false,
             subscription_type: String::new(),
-            map: Value::Object(Default::default()),
-            shared_poll: Value::Object(Default::default()),
+            map: MapOptions::default(),
+            shared_poll: SharedPollOptions::default(),
             map_clients_presence_channel_prefix: String::new(),
             map_users_presence_channel_prefix: String::new(),
         }
@@ -381,7 +345,7 @@ pub struct ChannelNamespace {
 #[serde(default)]
 pub struct Channel {
     /// `channel.proxy.{subscribe,publish,…}` (issue: backend proxy).
-    pub proxy: Value,
+    pub proxy: ChannelProxies,
     pub without_namespace: ChannelOptions,
     pub namespaces: Vec<ChannelNamespace>,
     pub history_meta_ttl: Duration,
@@ -396,7 +360,7 @@ pub struct Channel {
 impl Default for Channel {
     fn default() -> Self {
         Channel {
-            proxy: Value::Object(Default::default()),
+            proxy: ChannelProxies::default(),
             without_namespace: ChannelOptions::default(),
             namespaces: Vec::new(),
             history_meta_ttl: Duration::from_secs(720 * 3600),
@@ -453,7 +417,7 @@ impl Default for RpcPing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Rpc {
-    pub proxy: Value,
+    pub proxy: Proxy,
     pub without_namespace: RpcOptions,
     pub namespaces: Vec<RpcNamespace>,
     pub ping: RpcPing,
@@ -463,7 +427,7 @@ pub struct Rpc {
 impl Default for Rpc {
     fn default() -> Self {
         Rpc {
-            proxy: Value::Object(Default::default()),
+            proxy: Proxy::default(),
             without_namespace: RpcOptions::default(),
             namespaces: Vec::new(),
             ping: RpcPing::default(),
