@@ -7,7 +7,10 @@
 
 pub mod codec;
 pub mod json;
+mod method;
 pub mod types;
+mod varint;
 
 pub use codec::{DecodeError, EncodeError, ProtocolType};
+pub use method::{command_method, Method};
 pub use types::*;
