@@ -43,7 +43,9 @@ def test_slow_reader_closed_3008(gyre):
     plays the slow reader: tiny SO_RCVBUF, connect + subscribe, then it stops reading while
     the backend publishes more than client.queue_max_size beyond what the kernel buffers
     absorb. Once it reads again it must find the close frame 3008 "slow"."""
-    server = gyre({"client": {"queue_max_size": QUEUE_MAX}})
+    # A long write timeout keeps the blocked socket write from ending the connection with
+    # 3009 first: the queue limit must be what closes it, however slow this machine is.
+    server = gyre({"client": {"queue_max_size": QUEUE_MAX}, "websocket": {"write_timeout": "30s"}})
     ws = RawWebSocket("127.0.0.1", server.port, "/connection/websocket", rcvbuf=4096, timeout=15)
     try:
         ws.send_text(json.dumps({"id": 1, "connect": {"token": conn_token("slow-reader"), "name": "raw"}}))
