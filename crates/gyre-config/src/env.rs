@@ -131,7 +131,9 @@ pub(crate) fn parse_env_value(node: &Node, raw: &str, var: &str, named: bool) ->
         }
         Kind::List(_) => {
             let trimmed = raw.trim();
-            if named && !(trimmed.starts_with('[') && trimmed.ends_with(']')) {
+            // Centrifugo needs both brackets to try JSON; a value that only starts with `[`
+            // is broken JSON here rather than a namespace called `[{"name":`.
+            if named && !trimmed.starts_with('[') {
                 // `"chat news"` declares items by name only; per-item vars fill them in.
                 Value::Array(
                     raw.split(' ')

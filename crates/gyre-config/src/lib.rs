@@ -16,6 +16,7 @@ mod dotenv;
 pub mod duration;
 mod env;
 mod format;
+pub mod glob;
 pub mod load;
 mod normalize;
 mod render;
