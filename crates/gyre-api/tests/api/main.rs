@@ -3,5 +3,6 @@
 mod batch;
 mod common;
 mod http;
+mod live;
 mod publish;
 mod queries;
