@@ -12,6 +12,7 @@
 mod error;
 mod executor;
 mod http;
+mod legacy;
 mod methods;
 mod raw;
 pub mod requests;
@@ -27,8 +28,8 @@ pub use error::{ApiError, GrpcCode};
 pub use executor::batch::BatchItem;
 pub use executor::{BatchRequest, BatchResult, Executor, Reply};
 pub use http::MAX_BODY_SIZE;
+pub use legacy::{execute_legacy, LegacyError};
 pub use methods::{Command, CommandResult};
-pub use raw::decode as decode_json;
 
 /// Hooks the server wires in (metrics). All methods have no-op defaults.
 pub trait ApiObserver: Send + Sync + 'static {

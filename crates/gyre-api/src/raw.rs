@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 /// Decodes one request body. Go leaves every field at its zero value for a bare `null`, and
 /// only a JSON object fills a struct (serde would also take an array, field by field).
-pub fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, serde_json::Error> {
+pub(crate) fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, serde_json::Error> {
     match body.trim_ascii().first() {
         Some(b'n') if body.trim_ascii() == b"null" => Ok(T::default()),
         Some(b'{') | None => serde_json::from_slice(body),

@@ -77,7 +77,7 @@ impl Executor {
         self.observer.command(self.protocol, method, started.elapsed());
     }
 
-    fn count_error(&self, method: &str, error: &ApiError) {
+    pub(crate) fn count_error(&self, method: &str, error: &ApiError) {
         self.observer
             .command_error(self.protocol, method, &error.code.to_string());
     }

@@ -6,7 +6,6 @@
 
 mod auth;
 mod body;
-mod legacy;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +25,7 @@ pub use body::MAX_BODY_SIZE;
 use crate::error::ApiError;
 use crate::raw::decode;
 use crate::results::Envelope;
-use crate::{ApiObserver, Executor};
+use crate::{ApiObserver, Executor, LegacyError};
 
 #[derive(Clone)]
 pub(crate) struct HttpState {
@@ -92,9 +91,9 @@ async fn serve_method<Req, Res, F, Fut>(
 ) -> Response
 where
     Req: DeserializeOwned + Default,
-    Res: Serialize,
+    Res: Serialize + Send + 'static,
     F: FnOnce(Executor, Req) -> Fut,
-    Fut: Future<Output = Result<Res, ApiError>>,
+    Fut: Future<Output = Result<Res, ApiError>> + Send + 'static,
 {
     let transport_mode = state.transport_error_mode(req.headers());
     let body = match state.authorized_body(method, req).await {
@@ -109,7 +108,9 @@ where
             return body::plain_error(StatusCode::BAD_REQUEST);
         }
     };
-    let result = call(state.executor.clone(), request).await;
+    let Some(result) = run_to_completion(call(state.executor.clone(), request)).await else {
+        return body::plain_error(StatusCode::INTERNAL_SERVER_ERROR);
+    };
     if let Err(e) = &result {
         state.count_error(method, &e.code.to_string());
         if transport_mode {
@@ -148,8 +149,46 @@ async fn serve_batch(State(state): State<HttpState>, req: Request) -> Response {
         }
     };
     // Errors stay inside the replies: a batch never uses transport error mode.
-    let result = state.executor.batch(request).await;
+    let executor = state.executor.clone();
+    let Some(result) = run_to_completion(async move { executor.batch(request).await }).await else {
+        return body::plain_error(StatusCode::INTERNAL_SERVER_ERROR);
+    };
     encode(&state, "batch", &result)
+}
+
+async fn serve_legacy(State(state): State<HttpState>, req: Request) -> Response {
+    let body = match state.authorized_body("legacy", req).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let executor = state.executor.clone();
+    let outcome = run_to_completion(async move { crate::execute_legacy(&executor, &body).await }).await;
+    match outcome {
+        Some(Ok(out)) => body::json(StatusCode::OK, out),
+        Some(Err(e @ (LegacyError::Empty | LegacyError::Malformed(_)))) => {
+            tracing::error!(error = %e, "bad legacy API request");
+            body::plain_error(StatusCode::BAD_REQUEST)
+        }
+        Some(Err(e @ LegacyError::Encode(_))) => {
+            tracing::error!(error = %e, "legacy API reply");
+            state.count_error("legacy", "marshal");
+            body::plain_error(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+        None => body::plain_error(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// Runs an API call on its own task so it completes even if the HTTP client goes away
+/// mid-request (half a broadcast or batch must not be silently dropped), and so a panic in it
+/// becomes a 500 rather than a dropped connection. `None` when the task panicked.
+async fn run_to_completion<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static) -> Option<T> {
+    match tokio::spawn(future).await {
+        Ok(output) => Some(output),
+        Err(e) => {
+            tracing::error!(error = %e, "API call failed");
+            None
+        }
+    }
 }
 
 /// Adds `POST {prefix}/<name>` for each executor method.
@@ -189,7 +228,7 @@ pub(crate) fn router(executor: Executor, config: SharedConfig, observer: Arc<dyn
         prefix.clone()
     };
     let router = Router::new()
-        .route(&legacy_path, post(legacy::serve))
+        .route(&legacy_path, post(serve_legacy))
         .route(&format!("{prefix}/batch"), post(serve_batch));
     let router = method_routes!(
         router,

@@ -1,21 +1,18 @@
-//! The legacy single endpoint (`POST {prefix}`): a stream of `{"id"?, "method", "params"}`
-//! objects, answered by newline-joined `{"id"?, "error"?, "result"?}` objects, always HTTP 200.
-//! Still used by Centrifugo's admin UI.
+//! The legacy single-endpoint format (`POST {prefix}`, and the admin UI's `/admin/api`): a
+//! stream of `{"id"?, "method", "params"}` objects answered by newline-joined
+//! `{"id"?, "error"?, "result"?}` objects. Errors always travel in the body.
 
 use std::fmt;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use bytes::Bytes;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::{body, HttpState};
 use crate::error::ApiError;
 use crate::methods::{Command, CommandResult, LEGACY_METHODS};
 use crate::raw::{nullable, raw};
 use crate::requests::InfoRequest;
+use crate::Executor;
 
 const INFO: i64 = 9;
 
@@ -76,29 +73,31 @@ fn is_zero(v: &u32) -> bool {
     *v == 0
 }
 
-pub(super) async fn serve(State(state): State<HttpState>, req: Request) -> Response {
-    let body = match state.authorized_body("legacy", req).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+/// Why a legacy request as a whole failed (HTTP: 400 for the first two, 500 for the last).
+#[derive(Debug, thiserror::Error)]
+pub enum LegacyError {
+    #[error("no data in API request")]
+    Empty,
+    #[error("malformed API request: {0}")]
+    Malformed(serde_json::Error),
+    #[error("error encoding API reply: {0}")]
+    Encode(serde_json::Error),
+}
+
+/// Runs every command of a legacy request body in order and returns the reply lines.
+pub async fn execute_legacy(executor: &Executor, body: &[u8]) -> Result<Vec<u8>, LegacyError> {
     if body.is_empty() {
-        tracing::error!("bad request: no data in API request");
-        return body::plain_error(StatusCode::BAD_REQUEST);
+        return Err(LegacyError::Empty);
     }
     let mut out = Vec::new();
     // A top-level `null` decodes to an all-default command, as Go's decoder leaves it untouched.
-    let stream = serde_json::Deserializer::from_slice(&body).into_iter::<Option<LegacyCommand>>();
+    let stream = serde_json::Deserializer::from_slice(body).into_iter::<Option<LegacyCommand>>();
     for command in stream {
-        let command = match command {
-            Ok(c) => c.unwrap_or_default(),
-            Err(e) => {
-                tracing::error!(error = %e, "error decoding API data");
-                return body::plain_error(StatusCode::BAD_REQUEST);
-            }
-        };
-        let result = run(&state, command.method.0, &command.params).await;
+        // Commands before a malformed one have already run; the request still fails as a whole.
+        let command = command.map_err(LegacyError::Malformed)?.unwrap_or_default();
+        let result = run(executor, command.method.0, &command.params).await;
         if let Err((method, e)) = &result {
-            state.count_error(method, &e.code.to_string());
+            executor.count_error(method, e);
         }
         let reply = LegacyReply {
             id: command.id,
@@ -108,18 +107,14 @@ pub(super) async fn serve(State(state): State<HttpState>, req: Request) -> Respo
         if !out.is_empty() {
             out.push(b'\n');
         }
-        if let Err(e) = serde_json::to_writer(&mut out, &reply) {
-            tracing::error!(error = %e, "error encoding API reply");
-            state.count_error("legacy", "marshal");
-            return body::plain_error(StatusCode::INTERNAL_SERVER_ERROR);
-        }
+        serde_json::to_writer(&mut out, &reply).map_err(LegacyError::Encode)?;
     }
-    body::json(StatusCode::OK, out)
+    Ok(out)
 }
 
 /// Decodes and runs one command; the error side carries the method name for metrics.
 async fn run(
-    state: &HttpState,
+    executor: &Executor,
     number: i64,
     params: &[u8],
 ) -> Result<CommandResult, (&'static str, ApiError)> {
@@ -139,7 +134,7 @@ async fn run(
         }
     };
     let method = command.method();
-    state.executor.execute(command).await.map_err(|e| (method, e))
+    executor.execute(command).await.map_err(|e| (method, e))
 }
 
 #[cfg(test)]
