@@ -9,16 +9,14 @@ use std::path::Path;
 
 use crate::load::LoadError;
 
-/// Reads a `.env` file. `Ok(None)` when it does not exist; a malformed file is an error
-/// (Centrifugo exits on it). `env` is used for `$VAR` expansion only.
-pub fn read_dotenv(
-    path: impl AsRef<Path>,
-    env: &[(String, String)],
-) -> Result<Option<Vec<(String, String)>>, LoadError> {
+/// Reads a `.env` file; a missing file gives no entries, a malformed one is an error
+/// (Centrifugo exits on it). `$VAR` references fall back to the process environment.
+/// Merge the result under the process environment with [`merge_env`].
+pub fn read_dotenv(path: impl AsRef<Path>) -> Result<Vec<(String, String)>, LoadError> {
     let path = path.as_ref();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
             return Err(LoadError::Dotenv {
                 path: path.to_owned(),
@@ -26,12 +24,11 @@ pub fn read_dotenv(
             })
         }
     };
-    parse_dotenv(&text, env)
-        .map(Some)
-        .map_err(|message| LoadError::Dotenv {
-            path: path.to_owned(),
-            message,
-        })
+    let process: Vec<(String, String)> = std::env::vars().collect();
+    parse_dotenv(&text, &process).map_err(|message| LoadError::Dotenv {
+        path: path.to_owned(),
+        message,
+    })
 }
 
 /// Adds `.env` entries to the process environment; variables already set in the process win.

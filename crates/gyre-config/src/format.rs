@@ -13,15 +13,24 @@ pub enum Format {
     Toml,
 }
 
+/// The path has no supported extension; the message is Centrifugo's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("output config file must have one of supported extensions: json, toml, yaml, yml")]
+pub struct FormatError;
+
 impl Format {
-    /// `.json`, `.yaml`/`.yml`, `.toml` (case-insensitive); `None` for anything else.
-    pub fn from_path(path: impl AsRef<Path>) -> Option<Format> {
-        let ext = path.as_ref().extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "json" => Some(Format::Json),
-            "yaml" | "yml" => Some(Format::Yaml),
-            "toml" => Some(Format::Toml),
-            _ => None,
+    /// `.json`, `.yaml`/`.yml`, `.toml` (case-insensitive).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Format, FormatError> {
+        let ext = path
+            .as_ref()
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("json") => Ok(Format::Json),
+            Some("yaml" | "yml") => Ok(Format::Yaml),
+            Some("toml") => Ok(Format::Toml),
+            _ => Err(FormatError),
         }
     }
 
@@ -58,11 +67,11 @@ mod tests {
 
     #[test]
     fn from_extension() {
-        assert_eq!(Format::from_path("config.json"), Some(Format::Json));
-        assert_eq!(Format::from_path("/etc/c.YML"), Some(Format::Yaml));
-        assert_eq!(Format::from_path("c.yaml"), Some(Format::Yaml));
-        assert_eq!(Format::from_path("c.toml"), Some(Format::Toml));
-        assert_eq!(Format::from_path("c.ini"), None);
-        assert_eq!(Format::from_path("config"), None);
+        assert_eq!(Format::from_path("config.json"), Ok(Format::Json));
+        assert_eq!(Format::from_path("/etc/c.YML"), Ok(Format::Yaml));
+        assert_eq!(Format::from_path("c.yaml"), Ok(Format::Yaml));
+        assert_eq!(Format::from_path("c.toml"), Ok(Format::Toml));
+        assert_eq!(Format::from_path("c.ini"), Err(FormatError));
+        assert_eq!(Format::from_path("config"), Err(FormatError));
     }
 }

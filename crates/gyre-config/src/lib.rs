@@ -2,7 +2,7 @@
 //! (JSON/YAML/TOML), the `CENTRIFUGO_*` environment overlay, command-line flags, defaults,
 //! validation and the generated configs (`genconfig`, `defaultconfig`, `defaultenv`).
 //!
-//! * [`load`] / [`load_str`]: file → env → flags → defaults, with unknown keys and env vars
+//! * [`load()`] / [`load_str`]: file → env → flags → defaults, with unknown keys and env vars
 //!   reported, never fatal. See the [`load`](mod@load) module for the zero-value rule.
 //! * [`read_dotenv`] + [`merge_env`]: `.env` support (the process environment wins).
 //! * [`validate`]: every problem at once, Centrifugo's wording.
@@ -32,7 +32,7 @@ mod validate_channel;
 pub use channels::{ChannelError, Channels, Resolved};
 pub use dotenv::{merge_env, parse_dotenv, read_dotenv};
 pub use duration::{format_go_duration, parse_go_duration, Duration, DurationError};
-pub use format::Format;
+pub use format::{Format, FormatError};
 pub use load::{load, load_str, LoadError, LoadOptions, Loaded};
 pub use render::{defaultconfig, defaultenv, genconfig, RenderError};
 pub use types::*;

@@ -90,7 +90,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut file_found = false;
     let mut tree = Value::Object(Map::new());
     if let Some(path) = &opts.path {
-        let format = Format::from_path(path).ok_or_else(|| LoadError::UnsupportedFormat(path.clone()))?;
+        let format = Format::from_path(path).map_err(|_| LoadError::UnsupportedFormat(path.clone()))?;
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 file_found = true;

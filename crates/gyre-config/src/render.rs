@@ -10,8 +10,8 @@ use crate::format::Format;
 use crate::schema::{self, env_entries, Kind, Node, ENV_PREFIX};
 use crate::types::Config;
 
-/// Why a config could not be rendered (only TOML can refuse, e.g. on `null` inside raw
-/// consumer options).
+/// Why a config could not be rendered. Nothing in Gyre's own configs triggers it today; the
+/// type keeps [`genconfig`] honest should rendering ever become fallible.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("error rendering config: {0}")]
 pub struct RenderError(pub String);
@@ -27,12 +27,12 @@ fn secret(n: usize) -> String {
 /// `client.token.hmac_secret_key` (64 bytes), `client.allowed_origins: []`,
 /// `admin {enabled: false, password (16 bytes), secret (64 bytes)}`, `http_api.key` (64 bytes).
 /// Writing the file (and refusing to overwrite one) is the caller's job.
-pub fn genconfig(format: Format) -> String {
+pub fn genconfig(format: Format) -> Result<String, RenderError> {
     let token = secret(64);
     let password = secret(16);
     let admin_secret = secret(64);
     let api_key = secret(64);
-    match format {
+    Ok(match format {
         Format::Json => format!(
             "{{\n  \"client\": {{\n    \"token\": {{\n      \"hmac_secret_key\": \"{token}\"\n    }},\n    \
              \"allowed_origins\": []\n  }},\n  \"admin\": {{\n    \"enabled\": false,\n    \
@@ -49,16 +49,40 @@ pub fn genconfig(format: Format) -> String {
              [admin]\nenabled = false\npassword = \"{password}\"\nsecret = \"{admin_secret}\"\n\n\
              [http_api]\nkey = \"{api_key}\"\n"
         ),
-    }
+    })
 }
 
 /// The full config with every key (`defaultconfig`): `base` (a loaded config) or the defaults.
 /// Keys come in Centrifugo's order; durations are Go strings.
-pub fn defaultconfig(format: Format, base: Option<&Config>) -> Result<String, RenderError> {
+pub fn defaultconfig(format: Format, base: Option<&Config>) -> String {
     let mut config = base.cloned().unwrap_or_default();
     // Unreleased in Centrifugo, which drops it from generated configs too.
     config.broker.redisnats = None;
-    format.render(&config).map_err(RenderError)
+    format.render(&config).unwrap_or_else(|_| {
+        // Only TOML can refuse, on a `null` inside raw consumer options; TOML has no null, so
+        // drop those (key order becomes alphabetical in this rare case).
+        let tree = strip_nulls(serde_json::to_value(&config).unwrap_or(Value::Null));
+        format.render(&tree).unwrap_or_default()
+    })
+}
+
+fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .filter(|v| !v.is_null())
+                .map(strip_nulls)
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Every env var with its value in `base` (or the defaults), sorted, one `NAME=value` per line,

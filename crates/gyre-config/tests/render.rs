@@ -2,7 +2,7 @@ mod common;
 
 use common::load_fixture;
 use gyre_config::{
-    defaultconfig, defaultenv, genconfig, load, load_str, parse_dotenv, validate, Config, Format,
+    defaultconfig, defaultenv, genconfig, load, load_str, parse_dotenv, validate, Config, Consumer, Format,
     LoadOptions, Loaded,
 };
 
@@ -20,7 +20,7 @@ fn is_base64url(s: &str) -> bool {
 #[test]
 fn genconfig_round_trips_and_validates_in_every_format() {
     for format in FORMATS {
-        let text = genconfig(format);
+        let text = genconfig(format).unwrap();
         let loaded = reload(&text, format);
         assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
@@ -41,7 +41,7 @@ fn genconfig_round_trips_and_validates_in_every_format() {
         }
         assert!(!c.admin.enabled);
         assert!(c.client.allowed_origins.is_empty());
-        let again = reload(&genconfig(format), format);
+        let again = reload(&genconfig(format).unwrap(), format);
         assert_ne!(again.config.http_api.key, c.http_api.key);
     }
 }
@@ -50,7 +50,7 @@ fn genconfig_round_trips_and_validates_in_every_format() {
 fn defaultconfig_round_trips_in_every_format() {
     let fixture = load_fixture("config.json").config;
     for format in FORMATS {
-        let text = defaultconfig(format, None).unwrap();
+        let text = defaultconfig(format, None);
         let loaded = reload(&text, format);
         assert!(
             loaded.unknown_keys.is_empty(),
@@ -60,7 +60,7 @@ fn defaultconfig_round_trips_in_every_format() {
         assert!(loaded.warnings.is_empty(), "{format:?}: {:?}", loaded.warnings);
         assert_eq!(loaded.config, Config::default(), "{format:?}");
 
-        let text = defaultconfig(format, Some(&fixture)).unwrap();
+        let text = defaultconfig(format, Some(&fixture));
         let loaded = reload(&text, format);
         assert!(
             loaded.unknown_keys.is_empty(),
@@ -69,7 +69,7 @@ fn defaultconfig_round_trips_in_every_format() {
         );
         assert_eq!(loaded.config, fixture, "{format:?}");
     }
-    let json = defaultconfig(Format::Json, None).unwrap();
+    let json = defaultconfig(Format::Json, None);
     assert!(json.starts_with("{\n  \"http_server\": {\n    \"address\": \"\",\n    \"port\": 8000,"));
     assert!(json.contains("\"history_meta_ttl\": \"720h0m0s\""));
     assert!(!json.contains("redisnats"));
@@ -135,4 +135,22 @@ fn defaultenv_of_a_base_config_round_trips_through_the_environment() {
     let short = defaultenv(Some(&fixture), true);
     assert!(short.lines().count() < 60, "{short}");
     assert!(!short.contains("CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_SUBSCRIBE_PROXY_NAME"));
+}
+
+#[test]
+fn defaultconfig_toml_survives_nulls_in_raw_options() {
+    let mut config = Config::default();
+    config.consumers.push(Consumer {
+        name: "events".into(),
+        kind: "kafka".into(),
+        kafka: serde_json::json!({"brokers": ["k1:9092"], "tls": null}),
+        ..Consumer::default()
+    });
+    let text = defaultconfig(Format::Toml, Some(&config));
+    let loaded = reload(&text, Format::Toml);
+    assert_eq!(loaded.config.consumers[0].name, "events");
+    assert_eq!(
+        loaded.config.consumers[0].kafka,
+        serde_json::json!({"brokers": ["k1:9092"]})
+    );
 }
