@@ -205,3 +205,51 @@ async fn legacy_errors() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.json()["error"]["code"], 107);
 }
+
+#[tokio::test]
+async fn executor_without_http() {
+    use gyre_api::requests::{HistoryRequest, PublishRequest};
+    use gyre_api::{execute_legacy, ApiError, Command, CommandResult, Executor, LegacyError};
+
+    let api = Api::new();
+    let executor = Executor::new(api.node.clone(), api.config.clone());
+    let result = executor
+        .publish(PublishRequest {
+            channel: "hist:direct".into(),
+            data: bytes::Bytes::from_static(b"\x00binary is fine here"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(result.offset, 1);
+    let history = executor
+        .execute(Command::History(HistoryRequest {
+            channel: "hist:direct".into(),
+            limit: -1,
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let CommandResult::History(history) = history else {
+        panic!("wrong result kind");
+    };
+    assert_eq!(&history.publications[0].data[..], b"\x00binary is fine here");
+    assert_eq!(
+        executor.presence(Default::default()).await,
+        Err(ApiError::BAD_REQUEST)
+    );
+
+    let out = execute_legacy(&executor, br#"{"id":3,"method":"info","params":{}}"#)
+        .await
+        .unwrap();
+    let reply: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(reply["id"], 3);
+    assert!(matches!(
+        execute_legacy(&executor, b"").await,
+        Err(LegacyError::Empty)
+    ));
+    assert!(matches!(
+        execute_legacy(&executor, b"{]").await,
+        Err(LegacyError::Malformed(_))
+    ));
+}
