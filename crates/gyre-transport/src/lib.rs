@@ -1,20 +1,33 @@
-//! Client transports as axum routes. CONTRACT (implemented by the transport work package).
+//! Client transports as axum routes.
+//!
+//! * [`websocket_router`]: the bidirectional WebSocket endpoint. One task per connection owns the
+//!   socket; the session reads and the core's writer writes through channels to it (see
+//!   `websocket/socket.rs`).
+//! * [`origin_allowed`] / [`OriginChecker`]: Centrifugo's `client.allowed_origins` rule, shared
+//!   with the HTTP transports.
 #![forbid(unsafe_code)]
+
+mod origin;
+mod websocket;
 
 use gyre_config::SharedConfig;
 use gyre_core::Node;
 
+pub use origin::OriginChecker;
+
 /// `GET {websocket.handler_prefix}` (default `/connection/websocket`): origin check against
 /// `client.allowed_origins` (403 before upgrade), JSON or Protobuf (`centrifuge-protobuf`
 /// subprotocol, `format=protobuf` / `cf_protocol=protobuf` query), inbound size limit → close 1009.
+///
+/// The route path is read from the snapshot when the router is built; limits, origins and ping
+/// settings are read per request, so a reload applies to new connections.
 pub fn websocket_router(node: Node, config: SharedConfig) -> axum::Router {
-    let _ = (node, config);
-    todo!("transport work package")
+    websocket::router(node, config)
 }
 
 /// Centrifugo's origin rule: no `Origin` header → allowed; empty list → every origin refused;
 /// otherwise glob patterns (`*` matches any run of characters) against the lower-cased origin.
+/// Compiles the patterns on each call: keep an [`OriginChecker`] for repeated checks.
 pub fn origin_allowed(origin: Option<&str>, allowed: &[String]) -> bool {
-    let _ = (origin, allowed);
-    todo!("transport work package")
+    OriginChecker::new(allowed).allows(origin)
 }
