@@ -81,6 +81,10 @@ impl Channels {
         let boundary = self.cfg.namespace_boundary.as_str();
         if !boundary.is_empty() {
             if let Some((ns, rest)) = trimmed.split_once(boundary) {
+                // Go resolves an empty namespace name (":foo") to the channels without namespace.
+                if ns.is_empty() {
+                    return Ok(Resolved { namespace: "", rest, options: &self.without_namespace });
+                }
                 let options = self.namespaces.get(ns).ok_or(ChannelError::UnknownNamespace)?;
                 return Ok(Resolved {
                     namespace: ns,
