@@ -22,7 +22,7 @@ use crate::permissions::Caller;
 use crate::refresh::decide_refresh;
 use crate::rpc::decide_rpc;
 use crate::subscribe::{decide_sub_refresh, decide_subscribe};
-use crate::tokens::{SetupError, Verifiers};
+use crate::tokens::{unix_now, SetupError, Verifiers};
 
 /// Centrifugo's client handler for Gyre.
 pub struct Handler {
@@ -100,6 +100,21 @@ impl std::fmt::Debug for Handler {
     }
 }
 
+/// The core calls `on_disconnect` only for connections that completed connect; it refuses one
+/// after this handler when the server-side subscriptions exceed the channel limit (3505) or the
+/// expiry is already past (110). Registering such a connection would never be undone.
+fn core_will_accept(snapshot: &gyre_config::Snapshot, reply: &ConnectingReply) -> bool {
+    // `client.channel_limit` ≤ 0 means the default of 128, as in the Go library.
+    let limit = usize::try_from(snapshot.config.client.channel_limit)
+        .ok()
+        .filter(|l| *l > 0)
+        .unwrap_or(DEFAULT_CHANNEL_LIMIT);
+    let expire_at = reply.credentials.expire_at;
+    reply.subscriptions.len() <= limit && (expire_at == 0 || expire_at >= unix_now())
+}
+
+const DEFAULT_CHANNEL_LIMIT: usize = 128;
+
 fn caller<'a>(client: &'a ClientRef, user: &'a str) -> Caller<'a> {
     Caller {
         user,
@@ -120,7 +135,7 @@ impl ClientHandler for Handler {
                 .await?;
         }
         let (reply, token_channels) = complete_connect(&snapshot, auth, &event)?;
-        if !token_channels.is_empty() {
+        if !token_channels.is_empty() && core_will_accept(&snapshot, &reply) {
             self.token_channels
                 .lock()
                 .insert(event.client_id.clone(), token_channels);

@@ -58,12 +58,19 @@ impl Verifiers {
 
     /// Verification against the wall clock (JWT `exp`/`nbf` are wall-clock facts).
     pub(crate) fn now(&self) -> VerifiersAt<'_> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        VerifiersAt { verifiers: self, now }
+        VerifiersAt {
+            verifiers: self,
+            now: unix_now(),
+        }
     }
+}
+
+/// Wall-clock unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }
 
 pub(crate) struct VerifiersAt<'a> {

@@ -382,3 +382,29 @@ async fn separate_subscription_token_keys() {
     .await;
     assert!(r.get("error").is_none(), "{r}");
 }
+
+#[tokio::test]
+async fn refresh_with_changed_token_channels_reconnects() {
+    let env = start(config());
+    let connect = |channels: Value| token(json!({"sub": "42", "exp": now() + 3600, "channels": channels}));
+    for (refreshed, expected) in [
+        (json!(["chat:a"]), None),
+        (json!(["chat:a", "chat:b"]), Some(3010)),
+        (json!([]), Some(3010)),
+    ] {
+        let mut conn = env.conn();
+        let r = command(
+            &mut conn,
+            1,
+            "connect",
+            json!({"token": connect(json!(["chat:a"]))}),
+        )
+        .await;
+        assert!(r.get("error").is_none(), "{r}");
+        conn.send_json(&json!({"id": 2, "refresh": {"token": connect(refreshed.clone())}}).to_string());
+        match expected {
+            None => assert_eq!(reply(&mut conn, 2).await["refresh"]["expires"], true),
+            Some(code) => assert_eq!(closed(&mut conn).await.map(|d| d.code), Some(code), "{refreshed}"),
+        }
+    }
+}
