@@ -278,15 +278,27 @@ impl Node {
     }
 
     pub async fn presence_stats(&self, channel: &str) -> Result<PresenceStats, Error> {
-        self.inner.presence.presence_stats(channel).await.map_err(broker_error)
+        self.inner
+            .presence
+            .presence_stats(channel)
+            .await
+            .map_err(broker_error)
     }
 
     pub async fn history(&self, channel: &str, opts: HistoryOptions) -> Result<HistoryResult, Error> {
-        self.inner.broker.history(channel, opts).await.map_err(broker_error)
+        self.inner
+            .broker
+            .history(channel, opts)
+            .await
+            .map_err(broker_error)
     }
 
     pub async fn remove_history(&self, channel: &str) -> Result<(), Error> {
-        self.inner.broker.remove_history(channel).await.map_err(broker_error)
+        self.inner
+            .broker
+            .remove_history(channel)
+            .await
+            .map_err(broker_error)
     }
 
     /// Channels with at least one local subscriber, with their local subscriber counts.
@@ -339,6 +351,8 @@ impl Node {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("id", &self.inner.id).finish_non_exhaustive()
+        f.debug_struct("Node")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
     }
 }

@@ -138,6 +138,14 @@ pub(crate) struct WriterConfig {
     pub(crate) write_timeout: Duration,
 }
 
+/// How one batch write ended.
+enum Written {
+    Ok,
+    Failed,
+    /// A close without flush arrived meanwhile: the write was abandoned.
+    Aborted(WriterCmd),
+}
+
 /// Owns the transport writer until the connection ends.
 pub(crate) async fn run_writer<W: TransportWriter>(
     mut writer: W,
@@ -149,20 +157,31 @@ pub(crate) async fn run_writer<W: TransportWriter>(
     let max_batch = config.max_batch.max(1);
     let mut msgs: Vec<OutMsg> = Vec::new();
     let mut batch: Vec<Bytes> = Vec::new();
+    let gone = WriterCmd {
+        disconnect: None,
+        flush: false,
+        final_message: None,
+    };
     let cmd = loop {
+        if let Some(cmd) = control.borrow_and_update().clone() {
+            break cmd;
+        }
         tokio::select! {
             // A stop command is checked first so that a 3008 does not wait behind the backlog.
             biased;
             changed = control.changed() => {
-                let cmd = if changed.is_ok() { control.borrow_and_update().clone() } else { None };
-                break cmd.unwrap_or(WriterCmd { disconnect: None, flush: false, final_message: None });
+                if changed.is_err() {
+                    break gone;
+                }
             }
             n = outbox.rx.recv_many(&mut msgs, max_batch) => {
                 if n == 0 {
-                    break WriterCmd { disconnect: None, flush: false, final_message: None };
+                    break gone;
                 }
-                if !write(&mut writer, &mut msgs, &mut batch, &outbox.queued, &config, &*hooks).await {
-                    return fail(writer, &*hooks).await;
+                match write(&mut writer, &mut msgs, &mut batch, &outbox.queued, &config, &*hooks, Some(&mut control)).await {
+                    Written::Ok => {}
+                    Written::Failed => return fail(writer, &config, &*hooks).await,
+                    Written::Aborted(cmd) => break cmd,
                 }
             }
         }
@@ -178,8 +197,20 @@ pub(crate) async fn run_writer<W: TransportWriter>(
             if msgs.is_empty() {
                 break;
             }
-            if !write(&mut writer, &mut msgs, &mut batch, &outbox.queued, &config, &*hooks).await {
-                return fail(writer, &*hooks).await;
+            if !matches!(
+                write(
+                    &mut writer,
+                    &mut msgs,
+                    &mut batch,
+                    &outbox.queued,
+                    &config,
+                    &*hooks,
+                    None
+                )
+                .await,
+                Written::Ok
+            ) {
+                return fail(writer, &config, &*hooks).await;
             }
         }
     }
@@ -191,19 +222,41 @@ pub(crate) async fn run_writer<W: TransportWriter>(
         // The final message was never counted in the outbox, so count it before the write
         // subtracts it again.
         outbox.queued.fetch_add(last[0].data.len(), Ordering::AcqRel);
-        if !write(&mut writer, &mut last, &mut batch, &outbox.queued, &config, &*hooks).await {
-            return fail(writer, &*hooks).await;
+        if !matches!(
+            write(
+                &mut writer,
+                &mut last,
+                &mut batch,
+                &outbox.queued,
+                &config,
+                &*hooks,
+                None
+            )
+            .await,
+            Written::Ok
+        ) {
+            return fail(writer, &config, &*hooks).await;
         }
     }
-    writer.close(cmd.disconnect).await;
+    close(writer, cmd.disconnect, &config).await;
 }
 
-async fn fail<W: TransportWriter>(mut writer: W, hooks: &dyn WriterHooks) {
+async fn fail<W: TransportWriter>(writer: W, config: &WriterConfig, hooks: &dyn WriterHooks) {
     hooks.write_failed();
-    writer.close(Some(Disconnect::WRITE_ERROR)).await;
+    close(writer, Some(Disconnect::WRITE_ERROR), config).await;
 }
 
-/// Writes `msgs` as one batch; returns false on error or timeout.
+/// Closing is bounded like a write: a peer that stopped reading must not keep the task alive.
+async fn close<W: TransportWriter>(mut writer: W, disconnect: Option<Disconnect>, config: &WriterConfig) {
+    if config.write_timeout.is_zero() {
+        writer.close(disconnect).await;
+    } else {
+        let _ = tokio::time::timeout(config.write_timeout, writer.close(disconnect)).await;
+    }
+}
+
+/// Writes `msgs` as one batch. With `control`, a close without flush abandons the write: the
+/// transport is closed right after, so the partial frame is never followed by more data.
 async fn write<W: TransportWriter>(
     writer: &mut W,
     msgs: &mut Vec<OutMsg>,
@@ -211,7 +264,8 @@ async fn write<W: TransportWriter>(
     queued: &AtomicUsize,
     config: &WriterConfig,
     hooks: &dyn WriterHooks,
-) -> bool {
+    control: Option<&mut watch::Receiver<Option<WriterCmd>>>,
+) -> Written {
     batch.clear();
     let mut bytes = 0;
     for m in msgs.iter() {
@@ -219,22 +273,45 @@ async fn write<W: TransportWriter>(
         batch.push(m.data.clone());
     }
     queued.fetch_sub(bytes, Ordering::AcqRel);
-    let ok = if config.write_timeout.is_zero() {
-        writer.write_batch(batch).await.is_ok()
-    } else {
-        matches!(
-            tokio::time::timeout(config.write_timeout, writer.write_batch(batch)).await,
-            Ok(Ok(()))
-        )
+    let write = async {
+        if config.write_timeout.is_zero() {
+            writer.write_batch(batch).await.is_ok()
+        } else {
+            matches!(
+                tokio::time::timeout(config.write_timeout, writer.write_batch(batch)).await,
+                Ok(Ok(()))
+            )
+        }
     };
-    if ok {
+    let outcome = match control {
+        None => {
+            if write.await {
+                Written::Ok
+            } else {
+                Written::Failed
+            }
+        }
+        Some(control) => {
+            tokio::select! {
+                biased;
+                abort = control.wait_for(|c| c.as_ref().is_some_and(|c| !c.flush)) => match abort {
+                    Ok(cmd) => Written::Aborted(cmd.clone().expect("checked by wait_for")),
+                    // The connection's state is gone: nothing will ever stop this writer but
+                    // the write itself, so treat it as a failure.
+                    Err(_) => Written::Failed,
+                },
+                ok = write => if ok { Written::Ok } else { Written::Failed },
+            }
+        }
+    };
+    if matches!(outcome, Written::Ok) {
         for m in msgs.iter() {
             hooks.sent(m.kind, m.data.len());
         }
     }
     msgs.clear();
     batch.clear();
-    ok
+    outcome
 }
 
 #[cfg(test)]

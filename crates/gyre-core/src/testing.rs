@@ -259,7 +259,10 @@ fn command_to_json(c: &gyre_protocol::Command) -> String {
         m.insert("id".into(), json!(c.id));
     }
     if let Some(r) = &c.connect {
-        m.insert("connect".into(), json!({"token": r.token, "name": r.name, "data": raw(&r.data)}));
+        m.insert(
+            "connect".into(),
+            json!({"token": r.token, "name": r.name, "data": raw(&r.data)}),
+        );
     }
     if let Some(r) = &c.subscribe {
         let mut s = json!({"channel": r.channel, "token": r.token, "recover": r.recover,
@@ -274,7 +277,10 @@ fn command_to_json(c: &gyre_protocol::Command) -> String {
         m.insert("unsubscribe".into(), json!({"channel": r.channel}));
     }
     if let Some(r) = &c.publish {
-        m.insert("publish".into(), json!({"channel": r.channel, "data": raw(&r.data)}));
+        m.insert(
+            "publish".into(),
+            json!({"channel": r.channel, "data": raw(&r.data)}),
+        );
     }
     if let Some(r) = &c.presence {
         m.insert("presence".into(), json!({"channel": r.channel}));
@@ -296,7 +302,10 @@ fn command_to_json(c: &gyre_protocol::Command) -> String {
         m.insert("refresh".into(), json!({"token": r.token}));
     }
     if let Some(r) = &c.sub_refresh {
-        m.insert("sub_refresh".into(), json!({"channel": r.channel, "token": r.token}));
+        m.insert(
+            "sub_refresh".into(),
+            json!({"channel": r.channel, "token": r.token}),
+        );
     }
     Value::Object(m).to_string()
 }
@@ -311,6 +320,12 @@ pub fn client_ref(transport: TransportInfo, user: &str, info: Bytes) -> ClientRe
         state.info = info;
     }
     shared.client_ref()
+}
+
+/// Unix seconds as the core sees them (they follow paused tokio time in tests): use this to build
+/// expiry times.
+pub fn unix_secs() -> i64 {
+    crate::clock::unix_secs()
 }
 
 /// A permissive handler: the connect token is the user id (`expire_at`, `info` and server-side
@@ -345,14 +360,22 @@ impl ClientHandler for TestHandler {
         })
     }
 
-    async fn on_refresh(&self, _client: &ClientRef, _event: RefreshEvent) -> Result<RefreshReply, HandlerError> {
+    async fn on_refresh(
+        &self,
+        _client: &ClientRef,
+        _event: RefreshEvent,
+    ) -> Result<RefreshReply, HandlerError> {
         Ok(RefreshReply {
             expire_at: self.refresh_expire_at,
             ..Default::default()
         })
     }
 
-    async fn on_subscribe(&self, _client: &ClientRef, _event: SubscribeEvent) -> Result<SubscribeReply, HandlerError> {
+    async fn on_subscribe(
+        &self,
+        _client: &ClientRef,
+        _event: SubscribeEvent,
+    ) -> Result<SubscribeReply, HandlerError> {
         Ok(SubscribeReply {
             options: self.subscribe_options.clone(),
             client_side_refresh: self.subscribe_client_side_refresh,
@@ -370,7 +393,11 @@ impl ClientHandler for TestHandler {
         })
     }
 
-    async fn on_publish(&self, _client: &ClientRef, _event: PublishEvent) -> Result<PublishReply, HandlerError> {
+    async fn on_publish(
+        &self,
+        _client: &ClientRef,
+        _event: PublishEvent,
+    ) -> Result<PublishReply, HandlerError> {
         Ok(PublishReply {
             options: self.publish_options.clone(),
             ..Default::default()

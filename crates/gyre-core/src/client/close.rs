@@ -33,7 +33,9 @@ impl Session {
             observer.server_disconnect(disconnect.code);
         }
         if was_connected {
-            self.node.handler.on_disconnect(&self.client.client_ref(), &disconnect);
+            self.node
+                .handler
+                .on_disconnect(&self.client.client_ref(), &disconnect);
         }
     }
 }

@@ -106,7 +106,9 @@ impl Session {
         {
             let mut state = self.client.state.lock();
             for ((channel, _), gen) in subscriptions.iter().zip(&reserved) {
-                state.channels.insert(channel.clone(), ChannelState::reserved(*gen));
+                state
+                    .channels
+                    .insert(channel.clone(), ChannelState::reserved(*gen));
             }
         }
         let mut established: Vec<Established> = Vec::with_capacity(subscriptions.len());

@@ -7,13 +7,22 @@ use crate::node::inner::broker_error;
 use gyre_protocol::{PresenceRequest, PresenceResult, PresenceStatsRequest, PresenceStatsResult, Reply};
 
 impl Session {
-    pub(super) async fn handle_presence(&mut self, id: u32, req: PresenceRequest) -> Result<(), HandlerError> {
+    pub(super) async fn handle_presence(
+        &mut self,
+        id: u32,
+        req: PresenceRequest,
+    ) -> Result<(), HandlerError> {
         if req.channel.is_empty() {
             return Err(Disconnect::BAD_REQUEST.into());
         }
         let client = self.client.client_ref();
         self.node.handler.on_presence(&client, &req.channel).await?;
-        let presence = self.node.presence.presence(&req.channel).await.map_err(broker_error)?;
+        let presence = self
+            .node
+            .presence
+            .presence(&req.channel)
+            .await
+            .map_err(broker_error)?;
         let reply = Reply {
             presence: Some(PresenceResult { presence }),
             ..Default::default()

@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use crate::node::inner::NodeInner;
 use crate::broker::{BrokerError, StreamPosition};
+use crate::node::inner::NodeInner;
 use crate::options::HistoryOptions;
 use gyre_protocol::Publication;
 

@@ -9,7 +9,9 @@ use crate::clock;
 use crate::disconnect::Disconnect;
 use crate::error::Error;
 use crate::handler::{HandlerError, RefreshEvent, SubRefreshEvent};
-use gyre_protocol::{Push, Refresh, RefreshRequest, RefreshResult, Reply, SubRefreshRequest, SubRefreshResult};
+use gyre_protocol::{
+    Push, Refresh, RefreshRequest, RefreshResult, Reply, SubRefreshRequest, SubRefreshResult,
+};
 
 impl Session {
     pub(super) async fn handle_refresh(&mut self, id: u32, req: RefreshRequest) -> Result<(), HandlerError> {
@@ -56,7 +58,11 @@ impl Session {
         Ok(())
     }
 
-    pub(super) async fn handle_sub_refresh(&mut self, id: u32, req: SubRefreshRequest) -> Result<(), HandlerError> {
+    pub(super) async fn handle_sub_refresh(
+        &mut self,
+        id: u32,
+        req: SubRefreshRequest,
+    ) -> Result<(), HandlerError> {
         if req.channel.is_empty() {
             return Err(Disconnect::BAD_REQUEST.into());
         }
@@ -131,8 +137,8 @@ impl Session {
         }
         // The server moved the expiry, so the close waits for the same grace period the
         // client-side mode gets.
-        self.timers.expire = (expire_at > 0)
-            .then(|| clock::instant_at_unix(expire_at) + self.node.config.expired_close_delay);
+        self.timers.expire =
+            (expire_at > 0).then(|| clock::instant_at_unix(expire_at) + self.node.config.expired_close_delay);
         let push = Push {
             refresh: Some(Refresh {
                 expires: expire_at > 0,

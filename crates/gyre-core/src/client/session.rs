@@ -88,7 +88,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    fn new(node: Arc<NodeInner>, client: Arc<ClientShared>, ops: mpsc::UnboundedReceiver<SessionOp>) -> Session {
+    fn new(
+        node: Arc<NodeInner>,
+        client: Arc<ClientShared>,
+        ops: mpsc::UnboundedReceiver<SessionOp>,
+    ) -> Session {
         let mut timers = Timers::default();
         let stale = node.config.stale_close_delay;
         if !stale.is_zero() {
@@ -184,6 +188,11 @@ impl Session {
     }
 
     async fn handle_op(&mut self, op: SessionOp) {
+        if self.unusable {
+            // A connection whose connect failed is only waiting to close; dropping the op's
+            // completion sender tells the caller so.
+            return;
+        }
         match op {
             SessionOp::Subscribe {
                 channel,

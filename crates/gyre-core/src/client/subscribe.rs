@@ -31,7 +31,11 @@ pub(super) struct Established {
 }
 
 impl Session {
-    pub(super) async fn handle_subscribe(&mut self, id: u32, req: SubscribeRequest) -> Result<(), HandlerError> {
+    pub(super) async fn handle_subscribe(
+        &mut self,
+        id: u32,
+        req: SubscribeRequest,
+    ) -> Result<(), HandlerError> {
         if req.channel.is_empty() {
             return Err(Disconnect::BAD_REQUEST.into());
         }
@@ -49,7 +53,9 @@ impl Session {
             if limit > 0 && state.channels.len() >= limit {
                 return Err(Error::LIMIT_EXCEEDED.into());
             }
-            state.channels.insert(channel.clone(), ChannelState::reserved(gen));
+            state
+                .channels
+                .insert(channel.clone(), ChannelState::reserved(gen));
         }
         let event = SubscribeEvent {
             channel: channel.clone(),
@@ -89,7 +95,11 @@ impl Session {
     }
 
     /// Server API subscribe of this connection. Already subscribed: nothing to do.
-    pub(super) async fn server_subscribe(&mut self, channel: String, options: SubscribeOptions) -> Result<(), Error> {
+    pub(super) async fn server_subscribe(
+        &mut self,
+        channel: String,
+        options: SubscribeOptions,
+    ) -> Result<(), Error> {
         let gen = self.next_gen();
         {
             let mut state = self.client.state.lock();
@@ -105,7 +115,9 @@ impl Session {
             if state.channels.contains_key(&channel) {
                 return Ok(());
             }
-            state.channels.insert(channel.clone(), ChannelState::reserved(gen));
+            state
+                .channels
+                .insert(channel.clone(), ChannelState::reserved(gen));
         }
         let mut req = SubscribeRequest {
             channel: channel.clone(),
@@ -207,7 +219,12 @@ impl Session {
         if opts.emit_presence {
             // Recorded before the call: an add that failed half-way is still removed on cleanup.
             self.update_channel(channel, gen, |ch| ch.emit_presence = true);
-            if let Err(e) = self.node.presence.add_presence(channel, &self.client.id, info.clone()).await {
+            if let Err(e) = self
+                .node
+                .presence
+                .add_presence(channel, &self.client.id, info.clone())
+                .await
+            {
                 tracing::warn!(channel, client = %self.client.id, error = %e, "presence add failed");
                 return Err(Disconnect::SERVER_ERROR.into());
             }
@@ -307,7 +324,12 @@ impl Session {
             return;
         }
         self.node.observer().node_message_sent("join");
-        if let Err(e) = self.node.broker.publish_join(&done.channel, done.info.clone()).await {
+        if let Err(e) = self
+            .node
+            .broker
+            .publish_join(&done.channel, done.info.clone())
+            .await
+        {
             tracing::warn!(channel = done.channel, error = %e, "publishing join failed");
         }
     }
@@ -322,7 +344,11 @@ impl Session {
     /// Who this client is in `channel` (for presence, join/leave and its publications).
     pub(super) fn client_info(&self, channel: &str) -> ClientInfo {
         let state = self.client.state.lock();
-        let chan_info = state.channels.get(channel).map(|c| c.info.clone()).unwrap_or_default();
+        let chan_info = state
+            .channels
+            .get(channel)
+            .map(|c| c.info.clone())
+            .unwrap_or_default();
         ClientInfo {
             user: state.user.clone(),
             client: self.client.id.to_string(),

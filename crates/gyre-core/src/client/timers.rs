@@ -191,7 +191,12 @@ impl Session {
                 .collect()
         };
         for (channel, info) in entries {
-            if let Err(e) = self.node.presence.add_presence(&channel, &self.client.id, info).await {
+            if let Err(e) = self
+                .node
+                .presence
+                .add_presence(&channel, &self.client.id, info)
+                .await
+            {
                 tracing::warn!(channel, error = %e, "presence update failed");
             }
         }
@@ -234,7 +239,8 @@ impl Session {
             if server_side {
                 return self.close(Disconnect::SUBSCRIPTION_EXPIRED);
             }
-            self.unsubscribe_with_push(&channel, Some(gen), Unsubscribe::EXPIRED).await;
+            self.unsubscribe_with_push(&channel, Some(gen), Unsubscribe::EXPIRED)
+                .await;
         }
         self.schedule_sub_expire();
     }

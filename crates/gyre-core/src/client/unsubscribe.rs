@@ -10,7 +10,11 @@ use crate::handler::HandlerError;
 use gyre_protocol::{ClientInfo, Push, Reply, UnsubscribeRequest, UnsubscribeResult};
 
 impl Session {
-    pub(super) async fn handle_unsubscribe(&mut self, id: u32, req: UnsubscribeRequest) -> Result<(), HandlerError> {
+    pub(super) async fn handle_unsubscribe(
+        &mut self,
+        id: u32,
+        req: UnsubscribeRequest,
+    ) -> Result<(), HandlerError> {
         if req.channel.is_empty() {
             return Err(Disconnect::BAD_REQUEST.into());
         }
@@ -32,12 +36,18 @@ impl Session {
         }
         let channels: Vec<String> = self.client.state.lock().channels.keys().cloned().collect();
         for channel in channels {
-            self.unsubscribe_with_push(&channel, None, unsubscribe.clone()).await;
+            self.unsubscribe_with_push(&channel, None, unsubscribe.clone())
+                .await;
         }
     }
 
     /// Removes a subscription and tells the client why with an `unsubscribe` push.
-    pub(super) async fn unsubscribe_with_push(&mut self, channel: &str, gen: Option<u64>, unsubscribe: Unsubscribe) {
+    pub(super) async fn unsubscribe_with_push(
+        &mut self,
+        channel: &str,
+        gen: Option<u64>,
+        unsubscribe: Unsubscribe,
+    ) {
         if self.remove_subscription(channel, gen).await {
             let push = Push {
                 channel: channel.to_string(),
@@ -70,9 +80,20 @@ impl Session {
     }
 
     /// Presence removal, leave, then the hub (and broker, for the last local subscriber).
-    pub(super) async fn cleanup_channel(&self, channel: &str, ch: ChannelState, user: &str, conn_info: Bytes) {
+    pub(super) async fn cleanup_channel(
+        &self,
+        channel: &str,
+        ch: ChannelState,
+        user: &str,
+        conn_info: Bytes,
+    ) {
         if ch.emit_presence {
-            if let Err(e) = self.node.presence.remove_presence(channel, &self.client.id, user).await {
+            if let Err(e) = self
+                .node
+                .presence
+                .remove_presence(channel, &self.client.id, user)
+                .await
+            {
                 tracing::warn!(channel, client = %self.client.id, error = %e, "presence removal failed");
             }
         }
@@ -89,6 +110,8 @@ impl Session {
                 tracing::warn!(channel, error = %e, "publishing leave failed");
             }
         }
-        self.node.remove_subscription(channel, &self.client.id, ch.gen).await;
+        self.node
+            .remove_subscription(channel, &self.client.id, ch.gen)
+            .await;
     }
 }

@@ -86,7 +86,9 @@ impl Hub {
                 encode_push_for(key, push).ok()
             });
             match data {
-                Some(data) => sub.client.deliver_publication(channel, data, position, lag_exceeded),
+                Some(data) => sub
+                    .client
+                    .deliver_publication(channel, data, position, lag_exceeded),
                 // Only JSON encoding can fail: the payload is not JSON, so this subscriber can
                 // never receive it.
                 None => sub.client.request_close(Disconnect::INAPPROPRIATE_PROTOCOL),

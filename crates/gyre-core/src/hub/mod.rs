@@ -95,7 +95,11 @@ impl Hub {
     }
 
     pub(crate) fn num_user_connections(&self, user: &str) -> usize {
-        self.conn_shard(user).read().users.get(user).map_or(0, |s| s.len())
+        self.conn_shard(user)
+            .read()
+            .users
+            .get(user)
+            .map_or(0, |s| s.len())
     }
 
     /// The user's live connections (the empty user is the anonymous bucket).
@@ -104,7 +108,9 @@ impl Hub {
         let Some(ids) = shard.users.get(user) else {
             return Vec::new();
         };
-        ids.iter().filter_map(|id| shard.clients.get(id).cloned()).collect()
+        ids.iter()
+            .filter_map(|id| shard.clients.get(id).cloned())
+            .collect()
     }
 
     pub(crate) fn all_clients(&self) -> Vec<Arc<ClientShared>> {
@@ -180,7 +186,12 @@ impl Hub {
         let mut out = Vec::new();
         for shard in self.subs.iter() {
             let shard = shard.read();
-            out.extend(shard.channels.iter().map(|(ch, subs)| (ch.clone(), subs.len() as u32)));
+            out.extend(
+                shard
+                    .channels
+                    .iter()
+                    .map(|(ch, subs)| (ch.clone(), subs.len() as u32)),
+            );
         }
         out
     }

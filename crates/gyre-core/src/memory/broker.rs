@@ -16,9 +16,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::stream::Stream;
-use crate::broker::{
-    Broker, BrokerError, BrokerEventHandler, HistoryResult, PublishResult, StreamPosition,
-};
+use crate::broker::{Broker, BrokerError, BrokerEventHandler, HistoryResult, PublishResult, StreamPosition};
 use crate::clock;
 use crate::hub::shard_index;
 use crate::options::{HistoryOptions, PublishOptions};
@@ -67,7 +65,10 @@ impl Shard {
         if self.streams.get(channel).is_some_and(|s| s.meta_expired(now)) {
             self.streams.remove(channel);
         }
-        let stream = self.streams.entry(channel.to_string()).or_insert_with(Stream::new);
+        let stream = self
+            .streams
+            .entry(channel.to_string())
+            .or_insert_with(Stream::new);
         if stream.items_expired(now) {
             stream.clear();
             stream.items_expire_at = None;
@@ -180,7 +181,9 @@ impl MemoryBroker {
         };
         let with_history = opts.history_size > 0 && !opts.history_ttl.is_zero();
         let (publication, position, prev) = if with_history {
-            let meta_ttl = opts.history_meta_ttl.unwrap_or(self.inner.config.history_meta_ttl);
+            let meta_ttl = opts
+                .history_meta_ttl
+                .unwrap_or(self.inner.config.history_meta_ttl);
             let stream = shard.stream(channel, now);
             stream.items_expire_at = Some(now + opts.history_ttl);
             stream.meta_expire_at = (!meta_ttl.is_zero()).then(|| now + meta_ttl);
@@ -197,7 +200,9 @@ impl MemoryBroker {
             (Arc::new(publication), StreamPosition::default(), None)
         };
         if let Some(key) = opts.idempotency_key {
-            let ttl = opts.idempotent_result_ttl.unwrap_or(DEFAULT_IDEMPOTENT_RESULT_TTL);
+            let ttl = opts
+                .idempotent_result_ttl
+                .unwrap_or(DEFAULT_IDEMPOTENT_RESULT_TTL);
             shard.results.insert(
                 (channel.to_string(), key),
                 CachedResult {

@@ -52,7 +52,12 @@ impl MemoryPresenceManager {
 #[async_trait]
 impl PresenceManager for MemoryPresenceManager {
     async fn presence(&self, channel: &str) -> Result<HashMap<String, ClientInfo>, BrokerError> {
-        Ok(self.shard(channel).read().get(channel).cloned().unwrap_or_default())
+        Ok(self
+            .shard(channel)
+            .read()
+            .get(channel)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn presence_stats(&self, channel: &str) -> Result<PresenceStats, BrokerError> {
@@ -67,7 +72,12 @@ impl PresenceManager for MemoryPresenceManager {
         })
     }
 
-    async fn add_presence(&self, channel: &str, client_id: &str, info: ClientInfo) -> Result<(), BrokerError> {
+    async fn add_presence(
+        &self,
+        channel: &str,
+        client_id: &str,
+        info: ClientInfo,
+    ) -> Result<(), BrokerError> {
         self.shard(channel)
             .write()
             .entry(channel.to_string())

@@ -205,7 +205,10 @@ mod tests {
         assert_eq!(offsets(&s.get(Some(&since(&s, 4)), 2, true)), vec![3, 2]);
         assert!(s.get(Some(&since(&s, 10)), -1, false).is_empty());
         assert!(s.get(Some(&since(&s, 0)), -1, true).is_empty());
-        assert_eq!(offsets(&s.get(Some(&since(&s, 11)), -1, true)), vec![10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+        assert_eq!(
+            offsets(&s.get(Some(&since(&s, 11)), -1, true)),
+            vec![10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+        );
     }
 
     #[test]

@@ -103,7 +103,10 @@ impl NodeInner {
         opts: PublishOptions,
     ) -> Result<PublishResult, Error> {
         self.observer().node_message_sent("publication");
-        self.broker.publish(channel, data, opts).await.map_err(broker_error)
+        self.broker
+            .publish(channel, data, opts)
+            .await
+            .map_err(broker_error)
     }
 
     /// Registers a subscription in the hub and, for the channel's first local subscriber, on the

@@ -1,0 +1,76 @@
+//! Helpers shared by the component tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[allow(unused_imports)]
+pub use gyre_core::testing::{self, TestConn, TestHandler, WriteMode};
+pub use gyre_core::{Disconnect, Node, NodeConfig, ProtocolType, TransportInfo};
+
+/// Upper bound for anything a test waits on in real time.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub fn node(handler: TestHandler) -> Node {
+    node_with(NodeConfig::default(), handler)
+}
+
+pub fn node_with(config: NodeConfig, handler: TestHandler) -> Node {
+    Node::new(config, Arc::new(handler))
+}
+
+pub fn json() -> TransportInfo {
+    testing::transport_info(ProtocolType::Json)
+}
+
+pub fn protobuf() -> TransportInfo {
+    testing::transport_info(ProtocolType::Protobuf)
+}
+
+/// The next message as JSON; fails the test on timeout or close.
+pub async fn next(conn: &mut TestConn) -> Value {
+    tokio::time::timeout(WAIT, conn.recv_json())
+        .await
+        .expect("timed out waiting for a message")
+        .expect("connection closed while waiting for a message")
+}
+
+/// Waits for the server to close the transport; fails the test on timeout.
+pub async fn closed(conn: &mut TestConn) -> Option<Disconnect> {
+    tokio::time::timeout(WAIT, conn.closed())
+        .await
+        .expect("timed out waiting for close")
+}
+
+/// Waits until the session finished its teardown.
+pub async fn finished(conn: &mut TestConn) {
+    tokio::time::timeout(WAIT, conn.finished())
+        .await
+        .expect("timed out waiting for teardown")
+}
+
+/// Connects a JSON client as `user` (the test handler takes the token as the user id) and returns
+/// it with its connect result.
+pub async fn connect_json(node: &Node, user: &str) -> (TestConn, Value) {
+    let mut conn = testing::connect(node, json());
+    conn.send_json(&format!(r#"{{"id":1,"connect":{{"token":"{user}"}}}}"#));
+    let reply = next(&mut conn).await;
+    assert_eq!(reply["id"], 1, "unexpected connect reply {reply}");
+    assert!(reply.get("error").is_none(), "connect failed: {reply}");
+    (conn, reply["connect"].clone())
+}
+
+/// Subscribes and returns the subscribe result.
+pub async fn subscribe(conn: &mut TestConn, id: u32, channel: &str) -> Value {
+    conn.send_json(&format!(r#"{{"id":{id},"subscribe":{{"channel":"{channel}"}}}}"#));
+    let reply = next(conn).await;
+    assert_eq!(reply["id"], id, "unexpected reply {reply}");
+    assert!(reply.get("error").is_none(), "subscribe failed: {reply}");
+    reply["subscribe"].clone()
+}
+
+pub fn code(d: Option<Disconnect>) -> Option<u32> {
+    d.map(|d| d.code)
+}
