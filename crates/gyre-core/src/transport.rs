@@ -17,7 +17,10 @@ pub struct TransportInfo {
     /// `websocket`, `sse`, `http_stream`, `uni_websocket`, … (used in metrics and proxy requests).
     pub name: &'static str,
     pub protocol: ProtocolType,
-    /// Unidirectional transports get bare pushes and no pong.
+    /// Unidirectional transports get bare pushes and no pong. Their client sends one bare
+    /// `ConnectRequest`; the transport hands it to the core as a frame holding the command
+    /// `{"id":1,"connect":<request>}` (protobuf: a length-prefixed `Command`). The connect result
+    /// then arrives as a `connect` push, and connect errors become disconnects.
     pub unidirectional: bool,
     /// Bidirectional emulation (SSE / HTTP-streaming + `/emulation`).
     pub emulation: bool,
@@ -49,6 +52,9 @@ pub enum ReadError {
 #[async_trait]
 pub trait TransportReader: Send + 'static {
     /// The next inbound message payload; `None` when the peer closed.
+    ///
+    /// Must be cancel-safe: the session races it against timers and close requests and drops the
+    /// future when another event wins (a stream's `next()` or a channel's `recv()` is fine).
     async fn read(&mut self) -> Option<Result<Bytes, ReadError>>;
 }
 
@@ -56,7 +62,11 @@ pub trait TransportReader: Send + 'static {
 #[async_trait]
 pub trait TransportWriter: Send + 'static {
     /// Writes encoded messages (each one reply or push, unframed) as one transport write.
+    ///
+    /// Runs under `TransportInfo::write_timeout`. The future may be dropped unfinished when the
+    /// connection is being closed as a slow consumer (3008); `close` is the only call that follows.
     async fn write_batch(&mut self, messages: &[Bytes]) -> Result<(), std::io::Error>;
-    /// Closes the transport, telling the peer why when `disconnect` is set.
+    /// Closes the transport, telling the peer why when `disconnect` is set. Also bounded by the
+    /// write timeout; the writer is dropped afterwards.
     async fn close(&mut self, disconnect: Option<Disconnect>);
 }
