@@ -173,6 +173,10 @@ impl Node {
     /// Targets follow Centrifugo: `user` selects one user's connections (the empty user is the
     /// bucket of anonymous connections, not "everyone"); a non-empty `client` / `session`
     /// narrows to that connection.
+    ///
+    /// Each connection applies the operation on its own session task, in order with its commands,
+    /// and this call waits for that. Do not await it from inside a [`ClientHandler`] call made for
+    /// a connection the target selects: that session is busy running the handler.
     pub async fn subscribe(
         &self,
         target: Target,
@@ -203,7 +207,7 @@ impl Node {
 
     /// Unsubscribes the user's live connections (filtered by `target`) from `channel`; an empty
     /// channel unsubscribes them from every channel. Each affected connection gets an
-    /// `unsubscribe` push with the given code.
+    /// `unsubscribe` push with the given code. Waits like [`Node::subscribe`].
     pub async fn unsubscribe(
         &self,
         target: Target,
@@ -246,7 +250,7 @@ impl Node {
     }
 
     /// Refreshes the user's live connections: expire now, move expiry, replace info.
-    /// `expire_at == 0` makes them non-expiring.
+    /// `expire_at == 0` makes them non-expiring. Waits like [`Node::subscribe`].
     pub async fn refresh(
         &self,
         target: Target,
