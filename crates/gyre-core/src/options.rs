@@ -32,14 +32,24 @@ impl DeltaType {
     }
 }
 
-/// Where a subscription came from.
+/// Where a subscription came from. Only `Client` subscriptions are client-side; the other
+/// variants are server-side and differ only in what the application may later check (e.g. a
+/// connection refresh compares the new token's channels with the `ConnectionToken` ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SubscriptionSource {
     /// The client sent a subscribe command.
     #[default]
     Client,
-    /// Server-side: connection token/proxy `channels`/`subs`, personal channel, or the server API.
+    /// Server-side: connect proxy, personal channel, or the server API.
     Server,
+    /// Server-side, from the connection token's `channels`/`subs` claims.
+    ConnectionToken,
+}
+
+impl SubscriptionSource {
+    pub fn is_server_side(self) -> bool {
+        self != SubscriptionSource::Client
+    }
 }
 
 /// Everything the core needs to know about one subscription once it is allowed.

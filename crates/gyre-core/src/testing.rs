@@ -382,12 +382,14 @@ impl ClientHandler for TestHandler {
         })
     }
 
+    /// The token `expired` stands for an expired subscription token.
     async fn on_sub_refresh(
         &self,
         _client: &ClientRef,
-        _event: SubRefreshEvent,
+        event: SubRefreshEvent,
     ) -> Result<SubRefreshReply, HandlerError> {
         Ok(SubRefreshReply {
+            expired: event.token == "expired",
             expire_at: self.refresh_expire_at,
             ..Default::default()
         })

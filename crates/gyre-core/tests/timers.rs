@@ -244,6 +244,35 @@ async fn sub_refresh_extends_subscription() {
     assert_eq!(conn.recv_json().await.unwrap()["error"]["code"], 107);
 }
 
+/// Gyre decision: an expired sub_refresh token must not extend (or remove) the expiry.
+#[tokio::test(start_paused = true)]
+async fn expired_sub_refresh_token_keeps_expiry() {
+    let now = testing::unix_secs();
+    let handler = TestHandler {
+        subscribe_options: gyre_core::SubscribeOptions {
+            expire_at: now + 10,
+            ..Default::default()
+        },
+        subscribe_client_side_refresh: true,
+        refresh_expire_at: now + 500,
+        ..Default::default()
+    };
+    let node = node_with(no_ping(), handler);
+    let (mut conn, _) = connect_json(&node, "u").await;
+    subscribe(&mut conn, 2, "a").await;
+    conn.send_json(r#"{"id":3,"sub_refresh":{"channel":"a","token":"expired"}}"#);
+    let reply = conn.recv_json().await.unwrap();
+    assert_eq!(reply["sub_refresh"]["expires"], true);
+    assert_eq!(reply["sub_refresh"]["ttl"], 10);
+    // Once past its expiry (inside the close delay), an expired token gets 110.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    conn.send_json(r#"{"id":5,"sub_refresh":{"channel":"a","token":"expired"}}"#);
+    assert_eq!(conn.recv_json().await.unwrap()["error"]["code"], 110);
+    // And it still ends at the original deadline plus the close delay.
+    let push = conn.recv_json().await.unwrap();
+    assert_eq!(push["push"]["unsubscribe"]["code"], 2501);
+}
+
 #[tokio::test(start_paused = true)]
 async fn server_side_subscription_expiry_disconnects() {
     let now = testing::unix_secs();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use gyre_config::{ChannelError, Snapshot};
 use gyre_core::{
     ConnectingEvent, ConnectingReply, Credentials, Disconnect, Error, HandlerError, StreamPosition,
-    SubscribeOptions,
+    SubscribeOptions, SubscriptionSource,
 };
 use gyre_jwt::{ConnectToken, SubscribeOverride, TokenError};
 
@@ -21,8 +21,6 @@ use crate::tokens::Tokens;
 pub(crate) struct Authenticated {
     pub(crate) credentials: Credentials,
     pub(crate) subscriptions: HashMap<String, SubscribeOptions>,
-    /// Channels subscribed because the connection token listed them (checked again on refresh).
-    pub(crate) token_channels: Vec<String>,
     pub(crate) meta: Option<bytes::Bytes>,
     /// Credentials came from a token or anonymous access (not from the user id header): only then
     /// does Centrifugo add the personal channel and the client-requested `subs`.
@@ -59,7 +57,6 @@ pub(crate) fn authenticate(
                 expire_at,
                 info: token.info,
             },
-            token_channels: subscriptions.keys().cloned().collect(),
             subscriptions,
             meta: token.meta,
             from_handler: true,
@@ -69,7 +66,6 @@ pub(crate) fn authenticate(
         return Ok(Authenticated {
             credentials: Credentials::default(),
             subscriptions: HashMap::new(),
-            token_channels: Vec::new(),
             meta: None,
             from_handler: true,
         });
@@ -81,7 +77,6 @@ pub(crate) fn authenticate(
                 ..Default::default()
             },
             subscriptions: HashMap::new(),
-            token_channels: Vec::new(),
             meta: None,
             from_handler: false,
         });
@@ -103,11 +98,10 @@ pub(crate) fn complete_connect(
     snapshot: &Snapshot,
     auth: Authenticated,
     event: &ConnectingEvent,
-) -> Result<(ConnectingReply, Vec<String>), HandlerError> {
+) -> Result<ConnectingReply, HandlerError> {
     let Authenticated {
         credentials,
         mut subscriptions,
-        mut token_channels,
         meta,
         from_handler,
     } = auth;
@@ -122,8 +116,8 @@ pub(crate) fn complete_connect(
             }
         };
         let options = server_side_subscribe_options(snapshot, ns, &SubscribeOverride::default());
-        // The personal channel wins over a token entry of the same name.
-        token_channels.retain(|c| *c != channel);
+        // The personal channel wins over a token entry of the same name (and so is not
+        // re-checked against the token on refresh).
         subscriptions.insert(channel, options);
     }
     if from_handler {
@@ -156,11 +150,12 @@ pub(crate) fn complete_connect(
         client_side_refresh: true,
         meta,
     };
-    Ok((reply, token_channels))
+    Ok(reply)
 }
 
 /// Server-side subscriptions a connection token carries: `subs` when non-empty, else `channels`.
-/// An unknown namespace in either is error 102.
+/// An unknown namespace in either is error 102. They are marked `ConnectionToken` so a refresh
+/// can compare them with the new token's.
 pub(crate) fn token_subscriptions(
     snapshot: &Snapshot,
     token: &ConnectToken,
@@ -172,12 +167,14 @@ pub(crate) fn token_subscriptions(
             let mut options = server_side_subscribe_options(snapshot, ns, &claim.override_);
             options.channel_info = claim.info.clone();
             options.data = claim.data.clone();
+            options.source = SubscriptionSource::ConnectionToken;
             out.insert(channel.clone(), options);
         }
     } else {
         for channel in &token.channels {
             let ns = snapshot.channels.resolve(channel).map_err(channel_error)?.options;
-            let options = server_side_subscribe_options(snapshot, ns, &SubscribeOverride::default());
+            let mut options = server_side_subscribe_options(snapshot, ns, &SubscribeOverride::default());
+            options.source = SubscriptionSource::ConnectionToken;
             out.insert(channel.clone(), options);
         }
     }

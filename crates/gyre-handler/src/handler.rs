@@ -2,18 +2,16 @@
 //! Every event reads the current configuration snapshot once and delegates to a pure decision
 //! function; only single-connection eviction talks to the node.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use parking_lot::Mutex;
 
 use gyre_config::SharedConfig;
 use gyre_core::{
     ClientHandler, ClientRef, ConnectingEvent, ConnectingReply, Disconnect, HandlerError, HistoryEvent, Node,
     PublishEvent, PublishReply, RefreshEvent, RefreshReply, RpcEvent, RpcReply, SubRefreshEvent,
-    SubRefreshReply, SubscribeEvent, SubscribeReply, Target,
+    SubRefreshReply, SubscribeEvent, SubscribeReply, SubscriptionSource, Target,
 };
 
 use crate::channel_ops::{decide_history, decide_presence, decide_publish};
@@ -22,16 +20,13 @@ use crate::permissions::Caller;
 use crate::refresh::decide_refresh;
 use crate::rpc::decide_rpc;
 use crate::subscribe::{decide_sub_refresh, decide_subscribe};
-use crate::tokens::{unix_now, SetupError, Verifiers};
+use crate::tokens::{SetupError, Verifiers};
 
 /// Centrifugo's client handler for Gyre.
 pub struct Handler {
     config: SharedConfig,
     verifiers: ArcSwap<Verifiers>,
     node: OnceLock<Node>,
-    /// Client id → channels its connection token subscribed, for the refresh comparison. Only
-    /// connections whose token carried channels have an entry; removed on disconnect.
-    token_channels: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Handler {
@@ -42,7 +37,6 @@ impl Handler {
             config,
             verifiers: ArcSwap::from_pointee(verifiers),
             node: OnceLock::new(),
-            token_channels: Mutex::new(HashMap::new()),
         })
     }
 
@@ -100,21 +94,6 @@ impl std::fmt::Debug for Handler {
     }
 }
 
-/// The core calls `on_disconnect` only for connections that completed connect; it refuses one
-/// after this handler when the server-side subscriptions exceed the channel limit (3505) or the
-/// expiry is already past (110). Registering such a connection would never be undone.
-fn core_will_accept(snapshot: &gyre_config::Snapshot, reply: &ConnectingReply) -> bool {
-    // `client.channel_limit` ≤ 0 means the default of 128, as in the Go library.
-    let limit = usize::try_from(snapshot.config.client.channel_limit)
-        .ok()
-        .filter(|l| *l > 0)
-        .unwrap_or(DEFAULT_CHANNEL_LIMIT);
-    let expire_at = reply.credentials.expire_at;
-    reply.subscriptions.len() <= limit && (expire_at == 0 || expire_at >= unix_now())
-}
-
-const DEFAULT_CHANNEL_LIMIT: usize = 128;
-
 fn caller<'a>(client: &'a ClientRef, user: &'a str) -> Caller<'a> {
     Caller {
         user,
@@ -134,13 +113,7 @@ impl ClientHandler for Handler {
             self.evict_other_connections(&channel, &auth.credentials.user, &event.client_id)
                 .await?;
         }
-        let (reply, token_channels) = complete_connect(&snapshot, auth, &event)?;
-        if !token_channels.is_empty() && core_will_accept(&snapshot, &reply) {
-            self.token_channels
-                .lock()
-                .insert(event.client_id.clone(), token_channels);
-        }
-        Ok(reply)
+        complete_connect(&snapshot, auth, &event)
     }
 
     async fn on_refresh(
@@ -157,12 +130,12 @@ impl ClientHandler for Handler {
         }
         let snapshot = self.config.load_full();
         let user = client.user();
-        let connect_channels = self
-            .token_channels
-            .lock()
-            .get(client.id())
-            .cloned()
-            .unwrap_or_default();
+        let connect_channels: Vec<String> = client
+            .channel_sources()
+            .into_iter()
+            .filter(|(_, source)| *source == SubscriptionSource::ConnectionToken)
+            .map(|(channel, _)| channel)
+            .collect();
         let verifiers = self.verifiers.load();
         decide_refresh(
             &snapshot,
@@ -244,9 +217,5 @@ impl ClientHandler for Handler {
         let user = client.user();
         let subscribed = client.is_subscribed(&event.channel);
         decide_history(&snapshot, caller(client, &user), subscribed, &event.channel)
-    }
-
-    fn on_disconnect(&self, client: &ClientRef, _disconnect: &Disconnect) {
-        self.token_channels.lock().remove(client.id());
     }
 }

@@ -84,6 +84,17 @@ impl ClientRef {
             .map(|(ch, _)| ch.clone())
             .collect()
     }
+    /// Established subscriptions with where each came from.
+    pub fn channel_sources(&self) -> Vec<(String, crate::options::SubscriptionSource)> {
+        self.inner
+            .state
+            .lock()
+            .channels
+            .iter()
+            .filter(|(_, c)| c.is_live())
+            .map(|(ch, c)| (ch.clone(), c.source))
+            .collect()
+    }
     /// Closes the connection with `disconnect` (asynchronously: the session tears down on its own
     /// task). The first close request wins.
     pub fn disconnect(&self, disconnect: Disconnect) {

@@ -66,10 +66,10 @@ impl Session {
         if req.channel.is_empty() {
             return Err(Disconnect::BAD_REQUEST.into());
         }
-        let (gen, client_side_refresh) = {
+        let (gen, client_side_refresh, current_expire_at) = {
             let state = self.client.state.lock();
             match state.channels.get(&req.channel).filter(|c| c.is_live()) {
-                Some(c) => (c.gen, c.client_side_refresh),
+                Some(c) => (c.gen, c.client_side_refresh, c.expire_at),
                 None => return Err(Error::PERMISSION_DENIED.into()),
             }
         };
@@ -85,11 +85,17 @@ impl Session {
             token: req.token,
         };
         let client = self.client.client_ref();
-        // As in the reference, `expired` is not consulted on this path: an expired token the handler
-        // accepted simply yields a subscription without expiry.
         let reply = self.node.handler.on_sub_refresh(&client, event).await?;
         let now = clock::unix_secs();
-        let expire_at = reply.expire_at.min(now + MAX_TTL_SECS);
+        // Centrifugo ignores `expired` here, so an expired token makes the subscription never
+        // expire. Gyre keeps the current expiry instead (docs/decisions.md): the SDK refreshes
+        // again before it, and a subscription already past it gets 110 below.
+        let requested = if reply.expired {
+            current_expire_at
+        } else {
+            reply.expire_at
+        };
+        let expire_at = requested.min(now + MAX_TTL_SECS);
         let mut result = SubRefreshResult::default();
         if expire_at > 0 {
             if expire_at < now {

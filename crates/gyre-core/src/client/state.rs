@@ -71,6 +71,8 @@ pub(crate) struct ChannelState {
     pub(crate) gen: u64,
     pub(crate) phase: Phase,
     pub(crate) server_side: bool,
+    /// What created the subscription (reported to the application through `ClientRef`).
+    pub(crate) source: crate::options::SubscriptionSource,
     pub(crate) client_side_refresh: bool,
     pub(crate) emit_presence: bool,
     pub(crate) emit_join_leave: bool,
@@ -94,6 +96,7 @@ impl ChannelState {
                 bytes: 0,
             },
             server_side: false,
+            source: crate::options::SubscriptionSource::Client,
             client_side_refresh: false,
             emit_presence: false,
             emit_join_leave: false,

@@ -203,6 +203,13 @@ impl Session {
                 return Err(Disconnect::SERVER_ERROR.into());
             };
             ch.server_side = server_side;
+            ch.source = match (server_side, opts.source) {
+                (true, crate::options::SubscriptionSource::Client) => {
+                    crate::options::SubscriptionSource::Server
+                }
+                (false, _) => crate::options::SubscriptionSource::Client,
+                (true, source) => source,
+            };
             ch.client_side_refresh = reply.client_side_refresh;
             ch.emit_join_leave = opts.emit_join_leave;
             ch.push_join_leave = opts.push_join_leave;

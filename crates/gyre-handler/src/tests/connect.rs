@@ -114,7 +114,7 @@ fn tokens() -> FakeTokens {
 fn connect(config: Config, event: &ConnectingEvent) -> Result<ConnectingReply, HandlerError> {
     let s = snapshot(config);
     let auth = authenticate(&s, &tokens(), event)?;
-    complete_connect(&s, auth, event).map(|(reply, _)| reply)
+    complete_connect(&s, auth, event)
 }
 
 #[test]
@@ -213,15 +213,15 @@ fn token_server_side_subscriptions() {
     assert_eq!(channels, ["chat:a", "closed:b"], "not permission-checked");
     let chat = &reply.subscriptions["chat:a"];
     assert!(chat.emit_presence && chat.emit_join_leave);
-    assert_eq!(chat.source, SubscriptionSource::Server);
+    assert_eq!(chat.source, SubscriptionSource::ConnectionToken);
 
     let s = snapshot(config());
     let event = connecting("subs");
     let auth = authenticate(&s, &tokens(), &event).unwrap();
-    let (reply, token_channels) = complete_connect(&s, auth, &event).unwrap();
-    assert_eq!(token_channels, ["chat:s"]);
+    let reply = complete_connect(&s, auth, &event).unwrap();
     assert_eq!(reply.subscriptions.len(), 1);
     let sub = &reply.subscriptions["chat:s"];
+    assert_eq!(sub.source, SubscriptionSource::ConnectionToken);
     assert_eq!(sub.channel_info, Bytes::from_static(b"{\"i\":1}"));
     assert_eq!(sub.data, Bytes::from_static(b"{\"d\":1}"));
     assert!(!sub.emit_presence && sub.enable_positioning);
