@@ -28,6 +28,19 @@ async fn undecodable_frame_is_bad_request() {
     assert_eq!(code(closed(&mut conn).await), Some(3501));
 }
 
+/// Commands before a broken one in the same frame are processed, then the client gets 3501.
+#[tokio::test]
+async fn commands_before_a_broken_one_are_processed() {
+    let node = node(TestHandler::default());
+    let (mut conn, _) = connect_json(&node, "u").await;
+    conn.send_frame(bytes::Bytes::from_static(
+        b"{\"id\":2,\"rpc\":{\"data\":{}}}\nnot json",
+    ));
+    let reply = next(&mut conn).await;
+    assert_eq!(reply["id"], 2);
+    assert_eq!(code(closed(&mut conn).await), Some(3501));
+}
+
 #[tokio::test]
 async fn command_without_method_is_bad_request() {
     let node = node(TestHandler::default());

@@ -163,6 +163,11 @@ impl Iterator for CommandIter<'_> {
 impl std::iter::FusedIterator for CommandIter<'_> {}
 
 impl CommandIter<'_> {
+    /// Bytes of the frame consumed so far (message bodies plus their framing).
+    pub fn consumed(&self) -> usize {
+        self.pos
+    }
+
     fn next_json(&mut self) -> Result<Command, DecodeError> {
         let rest = &self.frame[self.pos..];
         let (msg, consumed) = match memchr::memchr(b'\n', rest) {

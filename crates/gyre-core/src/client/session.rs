@@ -166,21 +166,29 @@ impl Session {
         }
     }
 
-    /// Decodes a frame and processes its commands in order.
+    /// Decodes a frame and processes its commands in order, one at a time: decoding them all first
+    /// would let a 64 KiB frame of tiny commands expand into tens of megabytes of structs. As in
+    /// Go, commands before an undecodable one are processed, then the client gets 3501.
     async fn handle_frame(&mut self, frame: Bytes) {
-        let transport = &self.client.transport;
-        let commands = match codec::decode_commands(transport.protocol, &frame, transport.max_message_size) {
-            Ok(commands) if !commands.is_empty() => commands,
-            Ok(_) | Err(_) => {
-                tracing::debug!(client = %self.client.id, "undecodable frame");
-                return self.close(Disconnect::BAD_REQUEST);
-            }
-        };
-        let size = frame.len() / commands.len();
-        for command in commands {
+        let (protocol, max_size) = (
+            self.client.transport.protocol,
+            self.client.transport.max_message_size,
+        );
+        let mut commands = codec::iter_commands_shared(protocol, &frame, max_size);
+        loop {
+            let before = commands.consumed();
+            let command = match commands.next() {
+                None => return,
+                Some(Ok(command)) => command,
+                Some(Err(e)) => {
+                    tracing::debug!(client = %self.client.id, error = %e, "undecodable frame");
+                    return self.close(Disconnect::BAD_REQUEST);
+                }
+            };
             if self.client.close_requested().is_some() || self.unusable {
                 return;
             }
+            let size = commands.consumed() - before;
             if !self.dispatch(command, size).await {
                 return;
             }
