@@ -23,4 +23,4 @@ mod tests;
 pub use handler::Handler;
 pub use options::server_side_subscribe_options;
 pub use permissions::publication_data_valid;
-pub use tokens::SetupError;
+pub use tokens::{verifier_config, SetupError};

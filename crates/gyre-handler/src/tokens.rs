@@ -88,7 +88,9 @@ impl Tokens for VerifiersAt<'_> {
     }
 }
 
-fn verifier_config(token: &Token, insecure_skip_signature_verify: bool) -> VerifierConfig {
+/// Maps a token section of the config (`client.token` or `client.subscription_token`) to the
+/// verifier's settings. Also used by the `checktoken` CLI commands.
+pub fn verifier_config(token: &Token, insecure_skip_signature_verify: bool) -> VerifierConfig {
     VerifierConfig {
         hmac_secret_key: token.hmac_secret_key.clone(),
         hmac_previous_secret_key: token.hmac_previous_secret_key.clone(),

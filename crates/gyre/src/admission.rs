@@ -45,7 +45,10 @@ impl RateWindow {
             } else {
                 (sec << 32) | 1
             };
-            match self.state.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            match self
+                .state
+                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }
@@ -55,7 +58,12 @@ impl RateWindow {
 
 impl Admission {
     pub(crate) fn new(node: Node, config: SharedConfig, metrics: Arc<Metrics>) -> Admission {
-        Admission { node, config, metrics, window: Arc::default() }
+        Admission {
+            node,
+            config,
+            metrics,
+            window: Arc::default(),
+        }
     }
 }
 
@@ -63,7 +71,10 @@ pub(crate) async fn admit(State(admission): State<Admission>, request: Request, 
     // Copy the values out: an arc-swap guard must not live across the `.await` below.
     let (limit, rate) = {
         let snapshot = admission.config.load();
-        (snapshot.config.client.connection_limit, snapshot.config.client.connection_rate_limit)
+        (
+            snapshot.config.client.connection_limit,
+            snapshot.config.client.connection_rate_limit,
+        )
     };
     if limit > 0 && i64::from(admission.node.info().num_clients) >= limit {
         admission.metrics.connection_limit.inc();

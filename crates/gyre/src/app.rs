@@ -27,7 +27,8 @@ pub(crate) fn node_config(cfg: &Config, name: String) -> NodeConfig {
     let d = NodeConfig::default();
     let c = &cfg.client;
     let positive = |v: i64, default: usize| if v > 0 { v as usize } else { default };
-    let duration = |v: gyre_config::Duration, default: Duration| if v.is_zero() { default } else { v.as_std() };
+    let duration =
+        |v: gyre_config::Duration, default: Duration| if v.is_zero() { default } else { v.as_std() };
     // Centrifugo treats a negative ping/pong setting as "disabled"; Gyre's Duration cannot be
     // negative, so the loader maps "-1"/negative values to zero and zero keeps the default.
     NodeConfig {
@@ -42,12 +43,18 @@ pub(crate) fn node_config(cfg: &Config, name: String) -> NodeConfig {
         client_channel_limit: positive(c.channel_limit, d.client_channel_limit),
         user_connection_limit: c.user_connection_limit.max(0) as usize,
         presence_update_interval: duration(c.presence_update_interval, d.presence_update_interval),
-        history_max_publication_limit: positive(c.history_max_publication_limit, d.history_max_publication_limit),
+        history_max_publication_limit: positive(
+            c.history_max_publication_limit,
+            d.history_max_publication_limit,
+        ),
         recovery_max_publication_limit: positive(
             c.recovery_max_publication_limit,
             d.recovery_max_publication_limit,
         ),
-        channel_position_check_delay: duration(c.channel_position_check_delay, d.channel_position_check_delay),
+        channel_position_check_delay: duration(
+            c.channel_position_check_delay,
+            d.channel_position_check_delay,
+        ),
         channel_position_max_time_lag: (!c.channel_position_max_time_lag.is_zero())
             .then(|| c.channel_position_max_time_lag.as_std()),
         connect_include_server_time: c.connect_include_server_time,
@@ -69,8 +76,17 @@ fn node_name(cfg: &Config) -> String {
 }
 
 /// Runs the server until SIGTERM/SIGINT.
-pub(crate) async fn run(config_path: &Path, path_explicit: bool, flags: Vec<(String, serde_json::Value)>) -> anyhow::Result<()> {
-    let Loaded { config, warnings, file_found, .. } = config_load::load(config_path, path_explicit, &flags)?;
+pub(crate) async fn run(
+    config_path: &Path,
+    path_explicit: bool,
+    flags: Vec<(String, serde_json::Value)>,
+) -> anyhow::Result<()> {
+    let Loaded {
+        config,
+        warnings,
+        file_found,
+        ..
+    } = config_load::load(config_path, path_explicit, &flags)?;
     let level_warning = crate::logging::init(&config.log.level, &config.log.file)?;
     if !file_found {
         tracing::warn!("config file not found, continue using environment and flag options");
@@ -94,11 +110,17 @@ pub(crate) async fn run(config_path: &Path, path_explicit: bool, flags: Vec<(Str
     let snapshot = Snapshot::new(config.clone()).context("compiling channel rules")?;
     let shared: SharedConfig = Arc::new(ArcSwap::from_pointee(snapshot));
     let metrics = Arc::new(Metrics::new(VERSION)?);
-    let handler = Arc::new(gyre_handler::Handler::new(shared.clone()).context("error setting up client handler")?);
+    let handler =
+        Arc::new(gyre_handler::Handler::new(shared.clone()).context("error setting up client handler")?);
     let node = Node::new(node_config(&config, node_name(&config)), handler.clone());
     node.set_observer(metrics.clone());
     handler.set_node(node.clone());
-    tracing::info!(version = VERSION, pid = std::process::id(), engine = "memory", "starting Gyre");
+    tracing::info!(
+        version = VERSION,
+        pid = std::process::id(),
+        engine = "memory",
+        "starting Gyre"
+    );
     if config.rpc.ping.enabled {
         tracing::info!(method = %config.rpc.ping.method, "RPC ping extension enabled");
     }
@@ -110,7 +132,11 @@ pub(crate) async fn run(config_path: &Path, path_explicit: bool, flags: Vec<(Str
     let internal_port = if config.http_server.internal_port.is_empty() {
         config.http_server.port
     } else {
-        config.http_server.internal_port.parse().context("http_server.internal_port")?
+        config
+            .http_server
+            .internal_port
+            .parse()
+            .context("http_server.internal_port")?
     };
     let internal_address = if config.http_server.internal_address.is_empty() {
         &config.http_server.address
@@ -119,7 +145,13 @@ pub(crate) async fn run(config_path: &Path, path_explicit: bool, flags: Vec<(Str
     };
     let internal_addr = listen_addr(internal_address, internal_port)?;
     if internal_addr == external_addr {
-        serve(&mut servers, external_addr, external.merge(internal), shutdown.clone()).await?;
+        serve(
+            &mut servers,
+            external_addr,
+            external.merge(internal),
+            shutdown.clone(),
+        )
+        .await?;
     } else {
         serve(&mut servers, external_addr, external, shutdown.clone()).await?;
         serve(&mut servers, internal_addr, internal, shutdown.clone()).await?;
@@ -127,7 +159,11 @@ pub(crate) async fn run(config_path: &Path, path_explicit: bool, flags: Vec<(Str
 
     wait_for_shutdown(config_path, path_explicit, &flags, &shared, &handler).await;
     tracing::info!("shutting down");
-    let timeout = if config.shutdown.timeout.is_zero() { Duration::from_secs(30) } else { config.shutdown.timeout.as_std() };
+    let timeout = if config.shutdown.timeout.is_zero() {
+        Duration::from_secs(30)
+    } else {
+        config.shutdown.timeout.as_std()
+    };
     let graceful = async {
         // Clients first (3001), then the listeners, so no new connection slips in unnoticed.
         node.shutdown().await;
@@ -164,20 +200,30 @@ fn warn_insecure(config: &Config) {
 fn listen_addr(address: &str, port: u16) -> anyhow::Result<SocketAddr> {
     let host = if address.is_empty() { "0.0.0.0" } else { address };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ip: std::net::IpAddr = host.parse().with_context(|| format!("invalid listen address {host:?}"))?;
+    let ip: std::net::IpAddr = host
+        .parse()
+        .with_context(|| format!("invalid listen address {host:?}"))?;
     Ok(SocketAddr::new(ip, port))
 }
 
 /// External routes (client transports) and internal routes (API, health, metrics), as
 /// Centrifugo splits them; merged when both live on one address.
-fn build_routers(config: &Config, node: &Node, shared: &SharedConfig, metrics: &Arc<Metrics>) -> (Router, Router) {
+fn build_routers(
+    config: &Config,
+    node: &Node,
+    shared: &SharedConfig,
+    metrics: &Arc<Metrics>,
+) -> (Router, Router) {
     let mut external = Router::new();
     let mut internal = Router::new();
     if !config.websocket.disabled {
         external = external.merge(gyre_transport::websocket_router(node.clone(), shared.clone()));
     }
     let limits = crate::admission::Admission::new(node.clone(), shared.clone(), metrics.clone());
-    external = external.layer(axum::middleware::from_fn_with_state(limits, crate::admission::admit));
+    external = external.layer(axum::middleware::from_fn_with_state(
+        limits,
+        crate::admission::admit,
+    ));
     if !config.http_api.disabled {
         let api = gyre_api::http_router(
             gyre_api::Executor::new(node.clone(), shared.clone()),
@@ -192,7 +238,10 @@ fn build_routers(config: &Config, node: &Node, shared: &SharedConfig, metrics: &
     }
     if config.health.enabled {
         let path = prefix_or(&config.health.handler_prefix, "/health");
-        internal = internal.route(&path, any(|| async { ([("content-type", "application/json")], "{}") }));
+        internal = internal.route(
+            &path,
+            any(|| async { ([("content-type", "application/json")], "{}") }),
+        );
     }
     if config.prometheus.enabled {
         let path = prefix_or(&config.prometheus.handler_prefix, "/metrics");
@@ -222,14 +271,19 @@ async fn serve(
     router: Router,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("error running HTTP server on {addr}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("error running HTTP server on {addr}"))?;
     let local = listener.local_addr()?;
     // Test harnesses parse this line to find the port when started with `-p 0`.
     tracing::info!(address = %local, "HTTP server listening");
     servers.spawn(async move {
-        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let result = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "error running HTTP server");
         }
@@ -246,9 +300,11 @@ async fn wait_for_shutdown(
     handler: &gyre_handler::Handler,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
         tracing::error!("cannot install signal handlers");
         let _ = tokio::signal::ctrl_c().await;
         return;

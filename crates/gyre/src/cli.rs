@@ -67,7 +67,12 @@ pub(crate) enum Command {
         #[arg(short = 'u', long = "user", default_value = "")]
         user: String,
         /// Token TTL in seconds; -1 for a token without expiration.
-        #[arg(short = 't', long = "ttl", default_value_t = 604800, allow_negative_numbers = true)]
+        #[arg(
+            short = 't',
+            long = "ttl",
+            default_value_t = 604800,
+            allow_negative_numbers = true
+        )]
         ttl: i64,
         /// Only print the token.
         #[arg(short = 'q', long = "quiet")]
@@ -81,7 +86,12 @@ pub(crate) enum Command {
         user: String,
         #[arg(short = 's', long = "channel", default_value = "")]
         channel: String,
-        #[arg(short = 't', long = "ttl", default_value_t = 604800, allow_negative_numbers = true)]
+        #[arg(
+            short = 't',
+            long = "ttl",
+            default_value_t = 604800,
+            allow_negative_numbers = true
+        )]
         ttl: i64,
         #[arg(short = 'q', long = "quiet")]
         quiet: bool,
@@ -104,7 +114,7 @@ pub(crate) enum Command {
         #[arg(short = 'c', long = "config", default_value = "gyre-dev.json")]
         config: PathBuf,
         #[command(flatten)]
-        flags: ServerFlags,
+        flags: Box<ServerFlags>,
     },
 }
 

@@ -17,7 +17,10 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn load_config(path: &Path) -> Result<(Config, bool, Vec<String>), ExitCode> {
@@ -28,14 +31,20 @@ fn load_config(path: &Path) -> Result<(Config, bool, Vec<String>), ExitCode> {
 }
 
 pub(crate) fn version() -> ExitCode {
-    println!("Gyre v{} (Centrifugo v6 compatible; Rust)", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Gyre v{} (Centrifugo v6 compatible; Rust)",
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = VERSION;
     ExitCode::SUCCESS
 }
 
 pub(crate) fn genconfig(path: &Path) -> ExitCode {
     if path.exists() {
-        return fail(format!("error: output config file already exists: {}", path.display()));
+        return fail(format!(
+            "error: output config file already exists: {}",
+            path.display()
+        ));
     }
     let format = match Format::from_path(path) {
         Ok(f) => f,
@@ -99,7 +108,10 @@ pub(crate) fn defaultconfig(path: &Path, base: Option<&Path>, dry_run: bool) -> 
         return ExitCode::SUCCESS;
     }
     if path.exists() {
-        return fail(format!("error: output config file already exists: {}", path.display()));
+        return fail(format!(
+            "error: output config file already exists: {}",
+            path.display()
+        ));
     }
     match std::fs::write(path, text) {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,9 +163,16 @@ pub(crate) fn connection_claims(config: &Config, user: &str, ttl: i64) -> Value 
 }
 
 fn describe(user: &str, ttl: i64) -> (String, String) {
-    let who = if user.is_empty() { "anonymous user".to_string() } else { format!("user \"{user}\"") };
-    let exp =
-        if ttl >= 0 { format!("with expiration TTL {}", go_duration(ttl)) } else { "without expiration".to_string() };
+    let who = if user.is_empty() {
+        "anonymous user".to_string()
+    } else {
+        format!("user \"{user}\"")
+    };
+    let exp = if ttl >= 0 {
+        format!("with expiration TTL {}", go_duration(ttl))
+    } else {
+        "without expiration".to_string()
+    };
     (who, exp)
 }
 
@@ -199,7 +218,11 @@ pub(crate) fn gensubtoken(path: &Path, user: &str, channel: &str, ttl: i64, quie
         print!("{token}");
         return ExitCode::SUCCESS;
     }
-    let who = if user.is_empty() { "anonymous user".to_string() } else { format!("user \"{user}\"") };
+    let who = if user.is_empty() {
+        "anonymous user".to_string()
+    } else {
+        format!("user \"{user}\"")
+    };
     let (_, exp) = describe(user, ttl);
     println!("HMAC SHA-256 JWT for {who} and channel \"{channel}\" {exp}:\n{token}");
     ExitCode::SUCCESS
@@ -210,7 +233,11 @@ fn payload(token: &str) -> String {
     token
         .split('.')
         .nth(1)
-        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
 }
@@ -221,7 +248,11 @@ pub(crate) fn checktoken(path: &Path, token: Option<&str>, subscription: bool) -
         Err(code) => return code,
     };
     let Some(token) = token else {
-        let cmd = if subscription { "checksubtoken" } else { "checktoken" };
+        let cmd = if subscription {
+            "checksubtoken"
+        } else {
+            "checktoken"
+        };
         return fail(format!("error: provide token to check [gyre {cmd} <TOKEN>]"));
     };
     let token_cfg = if subscription && config.client.subscription_token.enabled {
@@ -229,7 +260,10 @@ pub(crate) fn checktoken(path: &Path, token: Option<&str>, subscription: bool) -
     } else {
         &config.client.token
     };
-    let verifier = match gyre_jwt::Verifier::new(crate::verifier_config(token_cfg, &config)) {
+    let verifier = match gyre_jwt::Verifier::new(gyre_handler::verifier_config(
+        token_cfg,
+        config.client.insecure_skip_token_signature_verify,
+    )) {
         Ok(v) => v,
         Err(e) => return fail(format!("error: {e}")),
     };
@@ -249,7 +283,11 @@ pub(crate) fn checktoken(path: &Path, token: Option<&str>, subscription: bool) -
     } else {
         match verifier.verify_connect_token(token, now()) {
             Ok(t) => {
-                let who = if t.user_id.is_empty() { "anonymous user".to_string() } else { format!("user {}", t.user_id) };
+                let who = if t.user_id.is_empty() {
+                    "anonymous user".to_string()
+                } else {
+                    format!("user {}", t.user_id)
+                };
                 println!("valid token for {who}\npayload: {}", payload(token));
                 ExitCode::SUCCESS
             }

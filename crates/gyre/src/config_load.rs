@@ -14,7 +14,11 @@ pub(crate) struct Loaded {
 }
 
 /// Loads `path` (format by extension), overlaying `.env`, the process environment and `flags`.
-pub(crate) fn load(path: &Path, path_explicit: bool, flags: &[(String, serde_json::Value)]) -> anyhow::Result<Loaded> {
+pub(crate) fn load(
+    path: &Path,
+    path_explicit: bool,
+    flags: &[(String, serde_json::Value)],
+) -> anyhow::Result<Loaded> {
     let mut env: Vec<(String, String)> = std::env::vars().collect();
     let mut warnings = Vec::new();
     let dotenv = Path::new(".env");

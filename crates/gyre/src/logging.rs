@@ -31,7 +31,10 @@ pub(crate) fn parse_level(level: &str) -> Result<Option<Level>, ()> {
 pub(crate) fn init(level: &str, file: &str) -> anyhow::Result<Option<String>> {
     let (level, warning) = match parse_level(level) {
         Ok(l) => (l, None),
-        Err(()) => (Some(Level::INFO), Some(format!("unknown log level \"{level}\", using info"))),
+        Err(()) => (
+            Some(Level::INFO),
+            Some(format!("unknown log level \"{level}\", using info")),
+        ),
     };
     let Some(level) = level else {
         return Ok(warning);
@@ -40,11 +43,17 @@ pub(crate) fn init(level: &str, file: &str) -> anyhow::Result<Option<String>> {
     let builder = tracing_subscriber::fmt().with_max_level(filter);
     if !file.is_empty() {
         let f = std::fs::OpenOptions::new().create(true).append(true).open(file)?;
-        builder.event_format(JsonFormat).with_writer(std::sync::Mutex::new(f)).try_init()
+        builder
+            .event_format(JsonFormat)
+            .with_writer(std::sync::Mutex::new(f))
+            .try_init()
     } else if std::io::stdout().is_terminal() {
         builder.with_target(false).with_writer(std::io::stdout).try_init()
     } else {
-        builder.event_format(JsonFormat).with_writer(std::io::stderr).try_init()
+        builder
+            .event_format(JsonFormat)
+            .with_writer(std::io::stderr)
+            .try_init()
     }
     .map_err(|e| anyhow::anyhow!("installing the logger: {e}"))?;
     Ok(warning)
@@ -58,7 +67,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
         let mut fields = FieldCollector::default();
         event.record(&mut fields);
         // Built by hand to keep zerolog's key order (level, time, message, fields).
@@ -132,7 +146,10 @@ impl FieldCollector {
 
 /// Current UTC time as RFC 3339 with second precision (zerolog's default time format).
 fn rfc3339_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     rfc3339(secs as i64)
 }
 
@@ -150,7 +167,13 @@ fn rfc3339(unix: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     let mut s = String::with_capacity(20);
-    let _ = write!(s, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60);
+    let _ = write!(
+        s,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
     s
 }
 

@@ -16,42 +16,43 @@ mod metrics;
 
 use cli::{Cli, Command};
 
-/// Maps a token section of the config to the verifier's settings.
-pub(crate) fn verifier_config(token: &gyre_config::Token, config: &gyre_config::Config) -> gyre_jwt::VerifierConfig {
-    gyre_jwt::VerifierConfig {
-        hmac_secret_key: token.hmac_secret_key.clone(),
-        hmac_previous_secret_key: token.hmac_previous_secret_key.clone(),
-        hmac_previous_secret_key_valid_until: token.hmac_previous_secret_key_valid_until,
-        rsa_public_key: token.rsa_public_key.clone(),
-        ecdsa_public_key: token.ecdsa_public_key.clone(),
-        audience: token.audience.clone(),
-        audience_regex: token.audience_regex.clone(),
-        issuer: token.issuer.clone(),
-        issuer_regex: token.issuer_regex.clone(),
-        user_id_claim: token.user_id_claim.clone(),
-        insecure_skip_signature_verify: config.client.insecure_skip_token_signature_verify,
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => serve(&cli.serve.config, cli.serve.config != Path::new("config.json"), cli.serve.flags.overrides()),
+        None => serve(
+            &cli.serve.config,
+            cli.serve.config != Path::new("config.json"),
+            cli.serve.flags.overrides(),
+        ),
         Some(Command::Version) => commands::version(),
         Some(Command::Genconfig { config }) => commands::genconfig(&config),
         Some(Command::Checkconfig { config, strict }) => commands::checkconfig(&config, strict),
-        Some(Command::Defaultconfig { config, base, dry_run }) => {
-            commands::defaultconfig(&config, base.as_deref(), dry_run)
-        }
-        Some(Command::Defaultenv { base, base_non_zero_only }) => {
-            commands::defaultenv(base.as_deref(), base_non_zero_only)
-        }
-        Some(Command::Gentoken { config, user, ttl, quiet }) => commands::gentoken(&config, &user, ttl, quiet),
-        Some(Command::Gensubtoken { config, user, channel, ttl, quiet }) => {
-            commands::gensubtoken(&config, &user, &channel, ttl, quiet)
-        }
+        Some(Command::Defaultconfig {
+            config,
+            base,
+            dry_run,
+        }) => commands::defaultconfig(&config, base.as_deref(), dry_run),
+        Some(Command::Defaultenv {
+            base,
+            base_non_zero_only,
+        }) => commands::defaultenv(base.as_deref(), base_non_zero_only),
+        Some(Command::Gentoken {
+            config,
+            user,
+            ttl,
+            quiet,
+        }) => commands::gentoken(&config, &user, ttl, quiet),
+        Some(Command::Gensubtoken {
+            config,
+            user,
+            channel,
+            ttl,
+            quiet,
+        }) => commands::gensubtoken(&config, &user, &channel, ttl, quiet),
         Some(Command::Checktoken { config, token }) => commands::checktoken(&config, token.as_deref(), false),
-        Some(Command::Checksubtoken { config, token }) => commands::checktoken(&config, token.as_deref(), true),
+        Some(Command::Checksubtoken { config, token }) => {
+            commands::checktoken(&config, token.as_deref(), true)
+        }
         Some(Command::Dev { config, flags }) => dev(&config, flags.overrides()),
     }
 }

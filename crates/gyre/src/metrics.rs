@@ -6,16 +6,18 @@ use std::time::Duration;
 
 use gyre_core::{Node, Observer};
 use prometheus::{
-    CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, Opts, Registry,
+    TextEncoder,
 };
 
 const NS: &str = "centrifugo";
 
-const COMMAND_BUCKETS: &[f64] =
-    &[0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const COMMAND_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 const BROADCAST_BUCKETS: &[f64] = &[
-    0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-    0.5, 1.0, 2.5, 5.0, 10.0,
+    0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 /// Every metric Gyre exports, registered in one registry.
@@ -50,7 +52,10 @@ fn opts(subsystem: &str, name: &str, help: &str) -> Opts {
 }
 
 fn hist(subsystem: &str, name: &str, help: &str, buckets: &[f64]) -> HistogramOpts {
-    HistogramOpts::new(name, help).namespace(NS).subsystem(subsystem).buckets(buckets.to_vec())
+    HistogramOpts::new(name, help)
+        .namespace(NS)
+        .subsystem(subsystem)
+        .buckets(buckets.to_vec())
 }
 
 impl Metrics {
@@ -61,11 +66,12 @@ impl Metrics {
             registry.register(Box::new(g.clone()))?;
             Ok(g)
         };
-        let counter = |sub: &str, name: &str, help: &str, labels: &[&str]| -> prometheus::Result<CounterVec> {
-            let c = CounterVec::new(opts(sub, name, help), labels)?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
+        let counter =
+            |sub: &str, name: &str, help: &str, labels: &[&str]| -> prometheus::Result<CounterVec> {
+                let c = CounterVec::new(opts(sub, name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
         let histogram = |sub: &str, name: &str, help: &str, buckets: &[f64], labels: &[&str]| {
             let h = HistogramVec::new(hist(sub, name, help, buckets), labels)?;
             registry.register(Box::new(h.clone()))?;
@@ -74,11 +80,16 @@ impl Metrics {
         let build = GaugeVec::new(opts("node", "build", "Node build info."), &["version"])?;
         registry.register(Box::new(build.clone()))?;
         build.with_label_values(&[version]).set(1.0);
-        let connection_limit =
-            IntCounter::with_opts(opts("node", "client_connection_limit", "Number of refused requests due to node client connection limit."))?;
+        let connection_limit = IntCounter::with_opts(opts(
+            "node",
+            "client_connection_limit",
+            "Number of refused requests due to node client connection limit.",
+        ))?;
         registry.register(Box::new(connection_limit.clone()))?;
         #[cfg(target_os = "linux")]
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
 
         let ns = "channel_namespace";
         Ok(Metrics {
@@ -199,30 +210,50 @@ impl Metrics {
 
 impl Observer for Metrics {
     fn connection_accepted(&self, transport: &str, client_name: &str, client_version: &str) {
-        self.connections_accepted.with_label_values(&[transport, "h1", client_name, client_version]).inc();
+        self.connections_accepted
+            .with_label_values(&[transport, "h1", client_name, client_version])
+            .inc();
     }
     fn subscription_accepted(&self, client_name: &str) {
-        self.subscriptions_accepted.with_label_values(&[client_name, ""]).inc();
+        self.subscriptions_accepted
+            .with_label_values(&[client_name, ""])
+            .inc();
     }
     fn command_processed(&self, method: &str, elapsed: Duration) {
-        self.command_duration.with_label_values(&[method, ""]).observe(elapsed.as_secs_f64());
+        self.command_duration
+            .with_label_values(&[method, ""])
+            .observe(elapsed.as_secs_f64());
     }
     fn reply_error(&self, method: &str, code: u32) {
-        self.reply_errors.with_label_values(&[method, &code.to_string(), ""]).inc();
+        self.reply_errors
+            .with_label_values(&[method, &code.to_string(), ""])
+            .inc();
     }
     fn server_disconnect(&self, code: u32) {
-        self.server_disconnects.with_label_values(&[&code.to_string()]).inc();
+        self.server_disconnects
+            .with_label_values(&[&code.to_string()])
+            .inc();
     }
     fn server_unsubscribe(&self, code: u32) {
-        self.server_unsubscribes.with_label_values(&[&code.to_string(), ""]).inc();
+        self.server_unsubscribes
+            .with_label_values(&[&code.to_string(), ""])
+            .inc();
     }
     fn transport_message_sent(&self, transport: &str, frame_type: &str, size: usize) {
-        self.transport_sent.with_label_values(&[transport, frame_type, ""]).inc();
-        self.transport_sent_size.with_label_values(&[transport, frame_type, ""]).inc_by(size as f64);
+        self.transport_sent
+            .with_label_values(&[transport, frame_type, ""])
+            .inc();
+        self.transport_sent_size
+            .with_label_values(&[transport, frame_type, ""])
+            .inc_by(size as f64);
     }
     fn transport_message_received(&self, transport: &str, frame_type: &str, size: usize) {
-        self.transport_received.with_label_values(&[transport, frame_type, ""]).inc();
-        self.transport_received_size.with_label_values(&[transport, frame_type, ""]).inc_by(size as f64);
+        self.transport_received
+            .with_label_values(&[transport, frame_type, ""])
+            .inc();
+        self.transport_received_size
+            .with_label_values(&[transport, frame_type, ""])
+            .inc_by(size as f64);
     }
     fn node_message_sent(&self, kind: &str) {
         self.messages_sent.with_label_values(&[kind, ""]).inc();
@@ -231,16 +262,22 @@ impl Observer for Metrics {
         self.messages_received.with_label_values(&[kind, ""]).inc();
     }
     fn broadcast_duration(&self, kind: &str, elapsed: Duration) {
-        self.broadcast_duration.with_label_values(&[kind, ""]).observe(elapsed.as_secs_f64());
+        self.broadcast_duration
+            .with_label_values(&[kind, ""])
+            .observe(elapsed.as_secs_f64());
     }
 }
 
 impl gyre_api::ApiObserver for Metrics {
     fn command(&self, protocol: &str, method: &str, elapsed: Duration) {
-        self.api_duration.with_label_values(&[protocol, method]).observe(elapsed.as_secs_f64());
+        self.api_duration
+            .with_label_values(&[protocol, method])
+            .observe(elapsed.as_secs_f64());
     }
     fn command_error(&self, protocol: &str, method: &str, error: &str) {
-        self.api_errors.with_label_values(&[protocol, method, error]).inc();
+        self.api_errors
+            .with_label_values(&[protocol, method, error])
+            .inc();
     }
 }
 

@@ -23,23 +23,6 @@ struct PublishParams {
 }
 
 /// Whether `data` satisfies the namespace's `publication_data_format`.
-pub(crate) fn data_format_ok(data: &[u8], format: &str) -> bool {
-    match format {
-        "json" => is_json(data),
-        "json_object" => {
-            let trimmed = data.trim_ascii();
-            is_json(trimmed) && trimmed.starts_with(b"{")
-        }
-        "binary" => true,
-        // The default only refuses an empty payload; a JSON `null` is four bytes of data.
-        _ => !data.is_empty(),
-    }
-}
-
-fn is_json(data: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok()
-}
-
 impl Executor {
     /// Publishes into one stream channel.
     pub async fn publish(&self, req: PublishRequest) -> Result<PublishResult, ApiError> {
@@ -135,7 +118,7 @@ impl Executor {
             );
             return Err(ApiError::BAD_REQUEST);
         }
-        if !data_format_ok(&data, &options.publication_data_format) {
+        if !gyre_handler::publication_data_valid(&data, &options.publication_data_format) {
             tracing::error!(channel, format = %options.publication_data_format, "bad publish request: data format");
             return Err(ApiError::BAD_REQUEST);
         }
@@ -170,25 +153,5 @@ fn publish_options(snapshot: &Snapshot, options: &ChannelOptions, params: &Publi
         delta: params.delta || options.delta_publish,
         version: params.version,
         version_epoch: params.version_epoch.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::data_format_ok;
-
-    #[test]
-    fn data_formats() {
-        assert!(!data_format_ok(b"", ""));
-        assert!(data_format_ok(b"null", ""));
-        assert!(data_format_ok(b"not json", ""));
-        assert!(data_format_ok(b" [1] ", "json"));
-        assert!(!data_format_ok(b"{", "json"));
-        assert!(!data_format_ok(b"", "json"));
-        assert!(data_format_ok(b" {\"a\":1}\n", "json_object"));
-        assert!(!data_format_ok(b"[1]", "json_object"));
-        assert!(!data_format_ok(b"\"{}\"", "json_object"));
-        assert!(data_format_ok(b"", "binary"));
-        assert!(data_format_ok(b"\xff", "binary"));
     }
 }
