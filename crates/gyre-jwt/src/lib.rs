@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 /// Key material and claim checks (from `client.token` / `client.subscription_token`).
-#[derive(Debug, Clone, Default)]
+/// `Debug` redacts the HMAC secrets so configs can be logged.
+#[derive(Clone, Default)]
 pub struct VerifierConfig {
     pub hmac_secret_key: String,
     pub hmac_previous_secret_key: String,
@@ -38,6 +39,34 @@ pub struct VerifierConfig {
     pub user_id_claim: String,
     /// `client.insecure_skip_token_signature_verify`.
     pub insecure_skip_signature_verify: bool,
+}
+
+impl std::fmt::Debug for VerifierConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |s: &str| if s.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("VerifierConfig")
+            .field("hmac_secret_key", &redact(&self.hmac_secret_key))
+            .field(
+                "hmac_previous_secret_key",
+                &redact(&self.hmac_previous_secret_key),
+            )
+            .field(
+                "hmac_previous_secret_key_valid_until",
+                &self.hmac_previous_secret_key_valid_until,
+            )
+            .field("rsa_public_key", &!self.rsa_public_key.is_empty())
+            .field("ecdsa_public_key", &!self.ecdsa_public_key.is_empty())
+            .field("audience", &self.audience)
+            .field("audience_regex", &self.audience_regex)
+            .field("issuer", &self.issuer)
+            .field("issuer_regex", &self.issuer_regex)
+            .field("user_id_claim", &self.user_id_claim)
+            .field(
+                "insecure_skip_signature_verify",
+                &self.insecure_skip_signature_verify,
+            )
+            .finish()
+    }
 }
 
 /// A verifier could not be built from its configuration.
@@ -130,4 +159,18 @@ pub fn sign_hs256(secret: &[u8], claims: &serde_json::Value) -> String {
     let signing_input = format!("{header}.{payload}");
     let signature = b64::encode_url_raw(&algorithms::hs256(secret, signing_input.as_bytes()));
     format!("{signing_input}.{signature}")
+}
+
+#[cfg(test)]
+mod debug_tests {
+    #[test]
+    fn debug_redacts_secrets() {
+        let cfg = super::VerifierConfig {
+            hmac_secret_key: "topsecret".into(),
+            ..Default::default()
+        };
+        let text = format!("{cfg:?}");
+        assert!(!text.contains("topsecret"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
 }
