@@ -48,7 +48,7 @@ if [[ -z "${GYRE_BIN:-}" ]]; then
     log "cargo build --bin gyre"
     (cd "$repo" && cargo build --bin gyre)
     target_dir="$(cd "$repo" && cargo metadata --format-version 1 --no-deps \
-        | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+        | "$here/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
     export GYRE_BIN="$target_dir/debug/gyre"
 fi
 if [[ ! -x "$GYRE_BIN" ]]; then
