@@ -83,7 +83,11 @@ impl Channels {
             if let Some((ns, rest)) = trimmed.split_once(boundary) {
                 // Go resolves an empty namespace name (":foo") to the channels without namespace.
                 if ns.is_empty() {
-                    return Ok(Resolved { namespace: "", rest, options: &self.without_namespace });
+                    return Ok(Resolved {
+                        namespace: "",
+                        rest,
+                        options: &self.without_namespace,
+                    });
                 }
                 let options = self.namespaces.get(ns).ok_or(ChannelError::UnknownNamespace)?;
                 return Ok(Resolved {

@@ -20,6 +20,11 @@ use crate::env::{parse_go_bool, parse_go_int};
 use crate::load::LoadError;
 use crate::schema::{Kind, Node, Shape};
 
+/// Keys where an explicit 0 is kept instead of taking the default. Gyre decision: a listening
+/// port of 0 asks the OS for a free port (Centrifugo would silently use the default port), which
+/// test harnesses and embedded setups need; the bound address is logged.
+const ZERO_MEANS_ZERO: &[&str] = &["http_server.port", "grpc_api.port", "uni_grpc.port"];
+
 /// Joins a key path for messages: `a.b`, `a.b[0]`.
 pub(crate) fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {
@@ -151,7 +156,7 @@ fn normalize_leaf(
                 ));
                 return Ok(default.clone());
             }
-            if n == 0 {
+            if n == 0 && !ZERO_MEANS_ZERO.contains(&path) {
                 return Ok(default.clone());
             }
             Ok(Value::Number(Number::from(n as u64)))

@@ -290,6 +290,20 @@ fn unsupported_sections_warn_only_when_set() {
     assert_eq!(loaded.config.proxies[0].proxy.timeout, Duration::from_secs(1));
 }
 
+/// Gyre decision: an explicit port 0 asks for a free port instead of falling back to 8000,
+/// while other zero values still take their defaults.
+#[test]
+fn port_zero_is_kept() {
+    let loaded = load_json(
+        r#"{"client": {"channel_limit": 0}}"#,
+        &[],
+        &[("http_server.port", json!(0))],
+    );
+    assert_eq!(loaded.config.http_server.port, 0);
+    assert_eq!(loaded.config.client.channel_limit, 128);
+    assert_eq!(load_json("{}", &[], &[]).config.http_server.port, 8000);
+}
+
 #[test]
 fn flags_override_env_override_file() {
     let file = r#"{"http_server": {"port": 9000}, "log": {"level": "debug"}, "http_api": {"key": "file"}}"#;
