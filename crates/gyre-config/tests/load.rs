@@ -190,8 +190,7 @@ fn zero_and_negative_values_mean_default() {
                        "recovery_max_publication_limit": -300, "connection_limit": -1},
             "channel": {"max_length": 0, "history_meta_ttl": "0s", "private_prefix": ""},
             "http_api": {"handler_prefix": ""},
-            "log": {"level": null},
-            "http_server": {"port": 0}
+            "log": {"level": null}
         }"#,
         &[],
         &[],
@@ -211,7 +210,6 @@ fn zero_and_negative_values_mean_default() {
     assert_eq!(c.channel.private_prefix, "$");
     assert_eq!(c.http_api.handler_prefix, "/api");
     assert_eq!(c.log.level, "info");
-    assert_eq!(c.http_server.port, 8000);
     let negatives = loaded.warnings.iter().filter(|w| w.contains("negative")).count();
     assert_eq!(negatives, 5, "{:?}", loaded.warnings);
     assert!(loaded
