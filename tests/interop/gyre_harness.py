@@ -174,29 +174,7 @@ class GyreServer:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self, timeout: float = 20.0, attempts: int = 3) -> "GyreServer":
-        """Starts gyre; retried when the listener could not bind (another process held the
-        port, which only happens if the binary ignores `--http_server.port 0`)."""
-        for attempt in range(attempts):
-            try:
-                return self._start_once(timeout)
-            except GyreStartError as e:
-                if attempt + 1 == attempts or "address already in use" not in str(e).lower():
-                    raise
-                self._reset()
-                time.sleep(1.0 + attempt)  # back off before trying the port again
-        raise AssertionError("unreachable")
-
-    def _reset(self) -> None:
-        for t in self._readers:
-            t.join(timeout=2)
-        self._readers = []
-        self._lines = []
-        self._listening.clear()
-        self.proc = None
-        self.port = None
-
-    def _start_once(self, timeout: float) -> "GyreServer":
+    def start(self, timeout: float = 20.0) -> "GyreServer":
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(self.config_path), "--http_server.port", "0"],
             cwd=self._dir.name,
