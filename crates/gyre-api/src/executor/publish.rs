@@ -22,7 +22,6 @@ struct PublishParams {
     version_epoch: String,
 }
 
-/// Whether `data` satisfies the namespace's `publication_data_format`.
 impl Executor {
     /// Publishes into one stream channel.
     pub async fn publish(&self, req: PublishRequest) -> Result<PublishResult, ApiError> {
