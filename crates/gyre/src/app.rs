@@ -277,17 +277,7 @@ async fn serve(
     let local = listener.local_addr()?;
     // Test harnesses parse this line to find the port when started with `-p 0`.
     tracing::info!(address = %local, "HTTP server listening");
-    servers.spawn(async move {
-        let result = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "error running HTTP server");
-        }
-    });
+    servers.spawn(crate::http_server::accept_loop(listener, router, shutdown));
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod app;
 mod cli;
 mod commands;
 mod config_load;
+mod http_server;
 mod logging;
 mod metrics;
 
