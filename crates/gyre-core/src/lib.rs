@@ -23,6 +23,7 @@ pub mod observer;
 pub mod options;
 mod outbox;
 pub mod presence;
+pub mod tags_filter;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod transport;
