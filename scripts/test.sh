@@ -8,7 +8,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== SDK dependencies (interop suite; also used by the fossil delta cross-check)"
+tests/interop/run.sh --collect-only -q >/dev/null
 echo "== cargo test"
-cargo test --workspace --all-features
+# The fossil tests apply Gyre's deltas with the SDKs' own decoders; require them, never skip.
+GYRE_REQUIRE_SDK_FOSSIL=1 cargo test --workspace --all-features
 echo "== interop (official SDKs)"
 tests/interop/run.sh
