@@ -26,6 +26,9 @@ pub trait Observer: Send + Sync + 'static {
     fn node_message_received(&self, _kind: &str) {}
     /// The node delivered a publication to local subscribers.
     fn broadcast_duration(&self, _kind: &str, _elapsed: Duration) {}
+    /// A subscribe attempted to recover missed publications (once per attempt; an attempt
+    /// refused with 112 because the client rejects unrecovered subscriptions is not counted).
+    fn recover(&self, _recovered: bool, _has_recovered_publications: bool) {}
 }
 
 /// An observer that ignores everything.

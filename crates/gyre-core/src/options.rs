@@ -65,6 +65,11 @@ pub struct SubscribeOptions {
     pub enable_positioning: bool,
     pub enable_recovery: bool,
     pub recovery_mode: RecoveryMode,
+    /// Cache recovery mode only: recover (deliver the latest publication) on every subscribe,
+    /// even when the client did not ask — e.g. server-side subscriptions of clients that keep
+    /// no position (Centrifugo's `auto_cache_recover`). Ignored in stream mode, where recovering
+    /// without the client's position could not preserve continuity.
+    pub auto_cache_recover: bool,
     /// Custom data returned in the subscribe result / subscribe push.
     pub data: Bytes,
     /// Server API subscribe: recover from this position.

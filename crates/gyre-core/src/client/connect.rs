@@ -7,6 +7,7 @@ use super::session::Session;
 use super::state::{ChannelState, Status};
 use super::subscribe::Established;
 use super::timers::{first_tick, MAX_TTL_SECS};
+use crate::broker::StreamPosition;
 use crate::clock;
 use crate::disconnect::Disconnect;
 use crate::error::Error;
@@ -114,7 +115,8 @@ impl Session {
         let mut established: Vec<Established> = Vec::with_capacity(subscriptions.len());
         let mut subs = HashMap::with_capacity(subscriptions.len());
         for ((channel, options), gen) in subscriptions.into_iter().zip(reserved.iter().copied()) {
-            let sub_req = server_side_request(&channel, req.subs.get(&channel));
+            let sub_req =
+                server_side_request(&channel, req.subs.get(&channel), options.recover_since.as_ref());
             let reply = SubscribeReply {
                 options,
                 client_side_refresh: false,
@@ -177,12 +179,18 @@ impl Session {
         }
         self.schedule_expire();
         self.schedule_sub_expire();
+        self.schedule_position_check();
     }
 }
 
 /// The subscribe request a connect-time server-side subscription acts on: the client may ask to
-/// recover it (connect `subs`), and may ask for delta.
-fn server_side_request(channel: &str, requested: Option<&SubscribeRequest>) -> SubscribeRequest {
+/// recover it (connect `subs`), and may ask for delta. A position the handler chose
+/// (`SubscribeOptions::recover_since`) wins over the one the client sent.
+fn server_side_request(
+    channel: &str,
+    requested: Option<&SubscribeRequest>,
+    recover_since: Option<&StreamPosition>,
+) -> SubscribeRequest {
     let mut req = SubscribeRequest {
         channel: channel.to_string(),
         ..Default::default()
@@ -192,6 +200,11 @@ fn server_side_request(channel: &str, requested: Option<&SubscribeRequest>) -> S
         req.offset = r.offset;
         req.epoch = r.epoch.clone();
         req.delta = r.delta.clone();
+    }
+    if let Some(since) = recover_since {
+        req.recover = true;
+        req.offset = since.offset;
+        req.epoch = since.epoch.clone();
     }
     req
 }

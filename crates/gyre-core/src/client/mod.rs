@@ -6,6 +6,7 @@ mod close;
 mod connect;
 mod dispatch;
 mod history;
+mod position;
 mod presence;
 mod publish;
 mod recovery;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::StreamPosition;
@@ -136,11 +138,28 @@ pub(crate) enum SessionOp {
     InsufficientState { channel: String, gen: u64 },
 }
 
-/// Protocol and direction: everything that decides how a push is encoded for this client.
+/// Protocol and direction: everything that decides how a push is encoded for this client. The
+/// hub encodes each broadcast once per flavour in use; whatever else changes the encoding of a
+/// publication for a subscriber (a negotiated delta format) becomes a field here and a factor of
+/// [`PreparedKey::FLAVOURS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PreparedKey {
     pub(crate) protocol: ProtocolType,
     pub(crate) unidirectional: bool,
+}
+
+impl PreparedKey {
+    /// How many distinct keys exist.
+    pub(crate) const FLAVOURS: usize = 4;
+
+    /// A dense index in `0..FLAVOURS`.
+    pub(crate) fn index(self) -> usize {
+        let protocol = match self.protocol {
+            ProtocolType::Json => 0,
+            ProtocolType::Protobuf => 2,
+        };
+        protocol + usize::from(self.unidirectional)
+    }
 }
 
 /// Encodes a push the way this kind of client receives it: bare on unidirectional transports,
@@ -297,12 +316,14 @@ impl ClientShared {
     }
 
     /// A publication from the hub. Runs under the hub shard's read lock: synchronous, no I/O.
+    /// `now` is the broadcast's time, taken once for every subscriber.
     pub(crate) fn deliver_publication(
         &self,
         channel: &str,
         data: &Bytes,
         position: &StreamPosition,
         lag_exceeded: bool,
+        now: Instant,
     ) {
         let mut state = self.state.lock();
         let Some(ch) = state.channels.get_mut(channel) else {
@@ -326,7 +347,14 @@ impl ClientShared {
             }
             Phase::Live if !ch.positioned || position.offset == 0 => Verdict::Deliver,
             Phase::Live if lag_exceeded => Verdict::Insufficient,
-            Phase::Live => advance_position(&mut ch.position, position.offset, &position.epoch),
+            Phase::Live => {
+                let verdict = advance_position(&mut ch.position, position.offset, &position.epoch);
+                if verdict == Verdict::Deliver {
+                    // Traffic proves the position; the periodic check waits for silence.
+                    ch.position_confirmed = now;
+                }
+                verdict
+            }
         };
         match verdict {
             Verdict::Deliver => {

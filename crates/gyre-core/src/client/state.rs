@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use crate::broker::StreamPosition;
 
@@ -84,6 +85,13 @@ pub(crate) struct ChannelState {
     /// Unix seconds; 0 = never.
     pub(crate) expire_at: i64,
     pub(crate) position: StreamPosition,
+    /// When the position was last known to be right: a publication advanced it, or a periodic
+    /// check agreed with the stream top. The next periodic check is due a check delay later.
+    pub(crate) position_confirmed: Instant,
+    /// A periodic check saw the stream top ahead of the position; the publications up to it may
+    /// still be on their way through PUB/SUB, so the gap is reported only if they have not
+    /// arrived by the given deadline.
+    pub(crate) position_suspect: Option<(StreamPosition, Instant)>,
     pub(crate) history_meta_ttl: Option<Duration>,
 }
 
@@ -105,6 +113,8 @@ impl ChannelState {
             info: Bytes::new(),
             expire_at: 0,
             position: StreamPosition::default(),
+            position_confirmed: Instant::now(),
+            position_suspect: None,
             history_meta_ttl: None,
         }
     }
@@ -125,10 +135,13 @@ pub(crate) enum Verdict {
 }
 
 /// Advances `current` past a publication at `offset` in `epoch`, or says why it cannot.
+///
+/// An unknown epoch (the stream did not exist when the subscription read its position) is
+/// adopted only from the stream's first publication, offset 1, which the hub stamps with the
+/// epoch: any other publication of an unknown epoch proves that something was missed.
 pub(crate) fn advance_position(current: &mut StreamPosition, offset: u64, epoch: &str) -> Verdict {
     if epoch != current.epoch {
-        if current.epoch.is_empty() {
-            // Subscribed before the stream existed: the first publication tells the epoch.
+        if current.epoch.is_empty() && current.offset == 0 && offset == 1 {
             current.epoch = epoch.to_string();
         } else {
             return Verdict::Insufficient;
@@ -167,5 +180,18 @@ mod tests {
         let mut empty = pos(0, "");
         assert_eq!(advance_position(&mut empty, 1, "new"), Verdict::Deliver);
         assert_eq!(empty, pos(1, "new"));
+    }
+
+    #[test]
+    fn unknown_epoch_is_adopted_only_from_offset_one() {
+        let mut empty = pos(0, "");
+        assert_eq!(advance_position(&mut empty, 2, "new"), Verdict::Insufficient);
+        assert_eq!(empty, pos(0, ""));
+        // A known epoch is never replaced.
+        let mut known = pos(0, "old");
+        assert_eq!(advance_position(&mut known, 1, "new"), Verdict::Insufficient);
+        // The same (empty) epoch on both sides is an ordinary offset comparison.
+        let mut none = pos(0, "");
+        assert_eq!(advance_position(&mut none, 1, ""), Verdict::Deliver);
     }
 }

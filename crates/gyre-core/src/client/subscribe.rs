@@ -3,19 +3,27 @@
 //!
 //! A subscription goes through three steps. *Reserve*: a `Pending` entry in the client's channels
 //! with a fresh generation (duplicates and limits are checked here). *Establish*: register in the
-//! hub (and broker), add presence, read the stream position; publications arriving meanwhile are
-//! held in the pending entry. *Commit*: after the reply (or push) is queued, the held publications
-//! are delivered behind it, filtered by position, and the entry turns `Live`. A failure at any step
-//! is undone by removing the entry, which undoes exactly what was recorded in it.
+//! hub (and broker), add presence, then read the stream position or recover from history;
+//! publications the broker delivers meanwhile are held in the pending entry. *Commit*: after the
+//! reply (or push) is queued, the held publications are delivered behind it — on a positioned
+//! subscription only those newer than the position established, so that none is lost or
+//! duplicated — and the entry turns `Live`. A failure at any step is undone by removing the
+//! entry, which undoes exactly what was recorded in it.
+//!
+//! Registering before reading is what makes this exact: every publication above the position
+//! read was appended after the read, hence delivered to the hub after the registration, hence
+//! held. A held publication that does not continue the position is a gap the subscribe cannot
+//! repair, and the connection is closed with 3010 as the reference does for a failed merge.
 
 use super::recovery;
 use super::session::Session;
 use super::state::{advance_position, ChannelState, ClientState, Phase, Status, Verdict};
-use crate::broker::StreamPosition;
+use crate::broker::{BrokerError, StreamPosition};
 use crate::disconnect::Disconnect;
 use crate::error::Error;
 use crate::handler::{HandlerError, SubscribeEvent, SubscribeReply};
-use crate::options::{DeltaType, HistoryOptions, SubscribeOptions};
+use crate::node::inner::broker_error;
+use crate::options::{DeltaType, RecoveryMode, SubscribeOptions};
 use gyre_protocol::{ClientInfo, Push, Reply, Subscribe, SubscribeRequest, SubscribeResult};
 
 /// Subscribe `flag` bit: fail with 112 instead of answering `recovered: false`.
@@ -91,6 +99,7 @@ impl Session {
         self.node.observer().subscription_accepted(&self.client_name);
         self.publish_join(&done).await;
         self.schedule_sub_expire();
+        self.schedule_position_check();
         Ok(())
     }
 
@@ -132,7 +141,7 @@ impl Session {
             options,
             client_side_refresh: false,
         };
-        let done = match self.establish(&channel, gen, reply, &req, true).await {
+        let mut done = match self.establish(&channel, gen, reply, &req, true).await {
             Ok(done) => done,
             Err(e) => {
                 self.remove_subscription(&channel, Some(gen)).await;
@@ -158,10 +167,22 @@ impl Session {
             ..Default::default()
         };
         self.client.send_push(push, "subscribe");
+        // The subscribe push has no room for publications (the reference drops them there, and
+        // the client would silently skip them): recovered ones follow it as ordinary
+        // publication pushes, before anything held during the subscribe.
+        for publication in std::mem::take(&mut done.result.publications) {
+            let push = Push {
+                channel: channel.clone(),
+                r#pub: Some(publication),
+                ..Default::default()
+            };
+            self.client.send_push(push, "publication");
+        }
         self.commit(&channel, gen);
         self.node.observer().subscription_accepted(&self.client_name);
         self.publish_join(&done).await;
         self.schedule_sub_expire();
+        self.schedule_position_check();
         Ok(())
     }
 
@@ -236,51 +257,34 @@ impl Session {
                 return Err(Disconnect::SERVER_ERROR.into());
             }
         }
+        // Server-forced recovery exists only in cache mode: in stream mode recovering without
+        // the client's position could not preserve continuity.
+        let auto_cache = opts.auto_cache_recover && opts.recovery_mode == RecoveryMode::Cache;
         if positioned {
             result.positioned = true;
             result.recoverable = opts.enable_recovery;
-            let position = if opts.enable_recovery && req.recover {
-                let since = StreamPosition {
-                    offset: req.offset,
-                    epoch: req.epoch.clone(),
-                };
-                let outcome = recovery::recover(&self.node, channel, &since, opts.history_meta_ttl)
-                    .await
-                    .map_err(|e| {
-                        tracing::warn!(channel, error = %e, "recovery failed");
-                        HandlerError::Disconnect(Disconnect::SERVER_ERROR)
-                    })?;
-                if !outcome.recovered && req.flag & FLAG_REJECT_UNRECOVERED != 0 {
-                    return Err(Error::UNRECOVERABLE_POSITION.into());
-                }
-                result.recovered = outcome.recovered;
-                result.publications = outcome.publications;
-                outcome.position
+            let (position, recovered) = if opts.enable_recovery && (req.recover || auto_cache) {
+                let recovery = self.recover(channel, &opts, req).await?;
+                result.publications = recovery.publications;
+                (recovery.position, recovery.recovered)
             } else {
-                let opts = HistoryOptions {
-                    limit: 0,
-                    meta_ttl: opts.history_meta_ttl,
-                    ..Default::default()
-                };
-                match self.node.broker.history(channel, opts).await {
-                    Ok(top) => top.position,
-                    Err(e) => {
-                        tracing::warn!(channel, error = %e, "reading stream position failed");
-                        return Err(Disconnect::SERVER_ERROR.into());
-                    }
-                }
+                let top = recovery::stream_top(&self.node, channel, opts.history_meta_ttl)
+                    .await
+                    .map_err(|e| position_error(channel, e))?;
+                (top, false)
             };
+            result.recovered = recovered;
             result.epoch = position.epoch.clone();
             // After a successful recovery the client continues from its own offset and advances
             // while applying the recovered publications.
-            result.offset = if result.recovered {
-                req.offset
-            } else {
-                position.offset
-            };
-            self.update_channel(channel, gen, |ch| ch.position = position);
+            result.offset = if recovered { req.offset } else { position.offset };
+            let now = tokio::time::Instant::now();
+            self.update_channel(channel, gen, |ch| {
+                ch.position = position;
+                ch.position_confirmed = now;
+            });
         }
-        result.was_recovering = req.recover;
+        result.was_recovering = req.recover || (opts.enable_recovery && auto_cache);
         Ok(Established {
             channel: channel.to_string(),
             gen,
@@ -290,9 +294,42 @@ impl Session {
         })
     }
 
+    /// One recovery attempt from the client's position (stream or cache mode).
+    async fn recover(
+        &self,
+        channel: &str,
+        opts: &SubscribeOptions,
+        req: &SubscribeRequest,
+    ) -> Result<recovery::Recovery, HandlerError> {
+        let since = StreamPosition {
+            offset: req.offset,
+            epoch: req.epoch.clone(),
+        };
+        let meta_ttl = opts.history_meta_ttl;
+        let outcome = match opts.recovery_mode {
+            RecoveryMode::Stream => recovery::recover_stream(&self.node, channel, &since, meta_ttl).await,
+            RecoveryMode::Cache => recovery::recover_cache(&self.node, channel, &since, meta_ttl).await,
+        };
+        let outcome = outcome.map_err(|e| position_error(channel, e))?;
+        // As in the reference, only stream recovery can be refused: in cache mode an empty cache
+        // is the normal state of a channel nobody published to yet.
+        if !outcome.recovered
+            && opts.recovery_mode == RecoveryMode::Stream
+            && req.flag & FLAG_REJECT_UNRECOVERED != 0
+        {
+            return Err(Error::UNRECOVERABLE_POSITION.into());
+        }
+        self.node
+            .observer()
+            .recover(outcome.recovered, !outcome.publications.is_empty());
+        Ok(outcome)
+    }
+
     /// Makes an established subscription live. The reply or push is already queued, so the
     /// publications held meanwhile go out behind it; on a positioned subscription those the client
-    /// already has are skipped and a gap means insufficient state.
+    /// already has (from the recovery or before the position) are skipped, and one that does not
+    /// continue the position is a gap found while merging: disconnect 3010, whichever side created
+    /// the subscription.
     pub(super) fn commit(&self, channel: &str, gen: u64) {
         let mut state = self.client.state.lock();
         let Some(ch) = state.channels.get_mut(channel).filter(|c| c.gen == gen) else {
@@ -304,6 +341,7 @@ impl Session {
         let Phase::Pending { buffer, .. } = std::mem::replace(&mut ch.phase, Phase::Live) else {
             return;
         };
+        let now = tokio::time::Instant::now();
         for held in buffer {
             let verdict = if !ch.positioned || held.offset == 0 {
                 Verdict::Deliver
@@ -312,14 +350,17 @@ impl Session {
             };
             match verdict {
                 Verdict::Deliver => {
+                    if ch.positioned {
+                        ch.position_confirmed = now;
+                    }
                     self.client.push(held.data, "publication");
                 }
                 Verdict::Skip => {}
                 Verdict::Insufficient => {
                     ch.phase = Phase::Failed;
-                    let (server_side, gen) = (ch.server_side, ch.gen);
                     drop(state);
-                    self.client.insufficient_state(channel, gen, server_side);
+                    tracing::debug!(channel, client = %self.client.id, "gap while merging a subscribe");
+                    self.close(Disconnect::INSUFFICIENT_STATE);
                     return;
                 }
             }
@@ -341,7 +382,7 @@ impl Session {
         }
     }
 
-    fn update_channel(&self, channel: &str, gen: u64, f: impl FnOnce(&mut ChannelState)) {
+    pub(super) fn update_channel(&self, channel: &str, gen: u64, f: impl FnOnce(&mut ChannelState)) {
         let mut state = self.client.state.lock();
         if let Some(ch) = state.channels.get_mut(channel).filter(|c| c.gen == gen) {
             f(ch);
@@ -371,5 +412,18 @@ impl Session {
             conn_info: state.info.clone(),
             chan_info: ch.info.clone(),
         }
+    }
+}
+
+/// A broker failure while reading the position or recovering. Like the reference, a failure of
+/// the broker itself ends the connection (3004) while a refusal (not available, bad request) is
+/// an error reply.
+fn position_error(channel: &str, e: BrokerError) -> HandlerError {
+    match e {
+        BrokerError::Failure(_) => {
+            tracing::warn!(channel, error = %e, "reading the stream position failed");
+            Disconnect::SERVER_ERROR.into()
+        }
+        e => broker_error(e).into(),
     }
 }

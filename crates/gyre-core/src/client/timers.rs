@@ -1,5 +1,5 @@
-//! The connection's timers: stale, ping/pong, connection expiry, presence refresh and
-//! subscription expiry. One `tokio::time::Sleep` in the session loop is armed at the earliest
+//! The connection's timers: stale, ping/pong, connection expiry, presence refresh,
+//! subscription expiry and the stream position check (`position.rs`). One `tokio::time::Sleep` in the session loop is armed at the earliest
 //! deadline; all deadlines are `tokio::time::Instant`s so that tests can pause time.
 
 use std::time::Duration;
@@ -27,6 +27,7 @@ pub(super) enum TimerKind {
     Expire,
     Presence,
     SubExpire,
+    Position,
     CloseWait,
 }
 
@@ -38,6 +39,7 @@ pub(super) struct Timers {
     pub(super) expire: Option<Instant>,
     pub(super) presence: Option<Instant>,
     pub(super) sub_expire: Option<Instant>,
+    pub(super) position: Option<Instant>,
     pub(super) close_wait: Option<Instant>,
 }
 
@@ -51,6 +53,7 @@ impl Timers {
             (self.expire, TimerKind::Expire),
             (self.presence, TimerKind::Presence),
             (self.sub_expire, TimerKind::SubExpire),
+            (self.position, TimerKind::Position),
             (self.close_wait, TimerKind::CloseWait),
         ]
         .into_iter()
@@ -93,6 +96,7 @@ impl Session {
             }
             TimerKind::Presence => self.update_presence().await,
             TimerKind::SubExpire => self.check_subscriptions_expired().await,
+            TimerKind::Position => self.check_positions().await,
             TimerKind::CloseWait => {
                 self.timers.close_wait = None;
                 self.close(Disconnect::CONNECTION_CLOSED);

@@ -11,18 +11,10 @@ use super::Hub;
 use crate::broker::StreamPosition;
 use crate::client::{encode_push_for, PreparedKey};
 use crate::disconnect::Disconnect;
-use gyre_protocol::{ClientInfo, Join, Leave, ProtocolType, Publication, Push};
+use gyre_protocol::{ClientInfo, Join, Leave, Publication, Push};
 
-/// Encodings computed so far for one message, indexed by [`slot`].
-type Prepared = [Option<Option<Bytes>>; 4];
-
-fn slot(key: PreparedKey) -> usize {
-    let proto = match key.protocol {
-        ProtocolType::Json => 0,
-        ProtocolType::Protobuf => 2,
-    };
-    proto + usize::from(key.unidirectional)
-}
+/// Encodings computed so far for one message, one per [`PreparedKey`] flavour.
+type Prepared = [Option<Option<Bytes>>; PreparedKey::FLAVOURS];
 
 /// The publication as clients see it: no internal fields, and the epoch only on offset 1 so that a
 /// client which subscribed to an empty stream learns it.
@@ -74,9 +66,10 @@ impl Hub {
         let Some(subs) = shard.channels.get(channel) else {
             return 0;
         };
+        let now = tokio::time::Instant::now();
         for sub in subs.values() {
             let key = sub.client.key;
-            let data = prepared[slot(key)].get_or_insert_with(|| {
+            let data = prepared[key.index()].get_or_insert_with(|| {
                 encodings += 1;
                 let push = Push {
                     channel: channel.to_string(),
@@ -88,7 +81,7 @@ impl Hub {
             match data {
                 Some(data) => sub
                     .client
-                    .deliver_publication(channel, data, position, lag_exceeded),
+                    .deliver_publication(channel, data, position, lag_exceeded, now),
                 // Only JSON encoding can fail: the payload is not JSON, so this subscriber can
                 // never receive it.
                 None => sub.client.request_close(Disconnect::INAPPROPRIATE_PROTOCOL),
@@ -132,7 +125,7 @@ impl Hub {
                 continue;
             }
             let key = sub.client.key;
-            let data = prepared[slot(key)].get_or_insert_with(|| encode_push_for(key, make(key)).ok());
+            let data = prepared[key.index()].get_or_insert_with(|| encode_push_for(key, make(key)).ok());
             match data {
                 Some(data) => sub.client.deliver_join_leave(channel, data, kind),
                 None => sub.client.request_close(Disconnect::INAPPROPRIATE_PROTOCOL),
