@@ -243,7 +243,7 @@ async fn recovery_answers() {
     assert_eq!(r["subscribe"]["recovered"], true);
     assert_eq!(r["subscribe"]["was_recovering"], true);
     assert_eq!(r["subscribe"]["offset"], 5);
-    // Behind: not recovered (replay not implemented), position is the top.
+    // Another (empty) stream: its epoch differs, so not recovered; the position is its top.
     conn.send_json(&format!(
         r#"{{"id":3,"subscribe":{{"channel":"r2","recover":true,"offset":2,"epoch":"{}"}}}}"#,
         top.epoch

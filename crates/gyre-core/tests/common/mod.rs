@@ -1,6 +1,8 @@
 //! Helpers shared by the component tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod faulty;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,4 +75,45 @@ pub async fn subscribe(conn: &mut TestConn, id: u32, channel: &str) -> Value {
 
 pub fn code(d: Option<Disconnect>) -> Option<u32> {
     d.map(|d| d.code)
+}
+
+/// Publish options keeping a history stream of `size` publications for five minutes.
+pub fn with_history(size: usize) -> gyre_core::PublishOptions {
+    gyre_core::PublishOptions {
+        history_size: size,
+        history_ttl: Duration::from_secs(300),
+        ..Default::default()
+    }
+}
+
+/// Publishes `{"n":<i>}` for each i in `range` with `opts`; returns the last position.
+pub async fn publish_numbered(
+    node: &Node,
+    channel: &str,
+    range: std::ops::RangeInclusive<u64>,
+    opts: &gyre_core::PublishOptions,
+) -> gyre_core::StreamPosition {
+    let mut last = gyre_core::StreamPosition::default();
+    for n in range {
+        let data = bytes::Bytes::from(format!(r#"{{"n":{n}}}"#));
+        last = node.publish(channel, data, opts.clone()).await.unwrap().position;
+    }
+    last
+}
+
+/// Settings without pings (tests that let paused time run for minutes).
+pub fn no_ping() -> NodeConfig {
+    NodeConfig {
+        ping_interval: None,
+        pong_timeout: None,
+        ..Default::default()
+    }
+}
+
+/// Offsets of a JSON array of publications.
+pub fn offsets(publications: &Value) -> Vec<u64> {
+    publications
+        .as_array()
+        .map(|a| a.iter().map(|p| p["offset"].as_u64().unwrap()).collect())
+        .unwrap_or_default()
 }
