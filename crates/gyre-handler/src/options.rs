@@ -30,6 +30,8 @@ pub(crate) fn namespace_subscribe_options(
         enable_positioning: overrides.force_positioning.unwrap_or(options.force_positioning),
         enable_recovery: overrides.force_recovery.unwrap_or(options.force_recovery),
         recovery_mode: recovery_mode(options),
+        // The core applies it only to recoverable cache-mode subscriptions.
+        auto_cache_recover: options.auto_cache_recover,
         history_meta_ttl: Some(snapshot.channels.history_meta_ttl(options)),
         allowed_delta_types: options
             .allowed_delta_types

@@ -37,6 +37,7 @@ pub(crate) struct Metrics {
     reply_errors: CounterVec,
     server_unsubscribes: CounterVec,
     server_disconnects: CounterVec,
+    recover: CounterVec,
     transport_sent: CounterVec,
     transport_sent_size: CounterVec,
     transport_received: CounterVec,
@@ -149,6 +150,12 @@ impl Metrics {
                 "Number of server initiated disconnects.",
                 &["code"],
             )?,
+            recover: counter(
+                "client",
+                "recover",
+                "Count of recover operations with success/fail resolution.",
+                &["recovered", ns, "has_recovered_publications"],
+            )?,
             transport_sent: counter(
                 "transport",
                 "messages_sent",
@@ -239,6 +246,12 @@ impl Observer for Metrics {
             .with_label_values(&[&code.to_string(), ""])
             .inc();
     }
+    fn recover(&self, recovered: bool, has_recovered_publications: bool) {
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        self.recover
+            .with_label_values(&[yes_no(recovered), "", yes_no(has_recovered_publications)])
+            .inc();
+    }
     fn transport_message_sent(&self, transport: &str, frame_type: &str, size: usize) {
         self.transport_sent
             .with_label_values(&[transport, frame_type, ""])
@@ -290,6 +303,7 @@ mod tests {
         let m = Metrics::new("0.1.0").unwrap();
         m.connection_accepted("websocket", "js", "5.8.0");
         m.server_disconnect(3008);
+        Observer::recover(&m, true, false);
         gyre_api::ApiObserver::command(&m, "http", "publish", Duration::from_millis(1));
         let text = {
             let mut buf = Vec::new();
@@ -301,6 +315,7 @@ mod tests {
             "centrifugo_node_build{version=\"0.1.0\"} 1",
             "centrifugo_client_connections_accepted{accept_protocol=\"h1\",client_name=\"js\",client_version=\"5.8.0\",transport=\"websocket\"} 1",
             "centrifugo_client_num_server_disconnects{code=\"3008\"} 1",
+            "centrifugo_client_recover{channel_namespace=\"\",has_recovered_publications=\"no\",recovered=\"yes\"} 1",
             "centrifugo_api_command_duration_seconds_histogram_count{method=\"publish\",protocol=\"http\"} 1",
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");

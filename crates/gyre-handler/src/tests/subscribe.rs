@@ -259,6 +259,7 @@ fn namespace_options_reach_the_reply() {
     chat.force_positioning = true;
     chat.force_recovery = true;
     chat.force_recovery_mode = "cache".into();
+    chat.auto_cache_recover = true;
     chat.force_push_join_leave = true;
     chat.allowed_delta_types = vec!["fossil".into()];
     chat.history_meta_ttl = gyre_config::Duration::from_secs(60);
@@ -267,6 +268,7 @@ fn namespace_options_reach_the_reply() {
     let o = &reply.options;
     assert!(o.enable_positioning && o.enable_recovery && o.push_join_leave);
     assert_eq!(o.recovery_mode, RecoveryMode::Cache);
+    assert!(o.auto_cache_recover);
     assert_eq!(o.allowed_delta_types, vec![gyre_core::DeltaType::Fossil]);
     assert_eq!(o.history_meta_ttl, Some(std::time::Duration::from_secs(60)));
     assert_eq!(o.expire_at, 0);
