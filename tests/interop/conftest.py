@@ -10,6 +10,7 @@ import pytest
 
 from gyre_harness import API_KEY, GyreServer, base_config, locate_gyre, merged
 from sdk_clients import SDK_KINDS, SdkClient, SdkKind, start_client
+from tcp_proxy import TcpProxy
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -63,13 +64,38 @@ def sdk(request) -> SdkKind:
     return kind
 
 
+@pytest.fixture(params=[k for k in SDK_KINDS if k.startswith("js-")])
+def js_sdk(request) -> SdkKind:
+    """For scenarios that use a centrifuge-js feature centrifuge-python 0.7.0 lacks."""
+    request.getfixturevalue("node_available")
+    return SdkKind.parse(request.param)
+
+
 @pytest.fixture
-async def clients(request, gyre):
-    # Depends on `gyre` so that clients close before their servers stop.
-    """Factory: `await clients(server, kind, label, token=..., getTokens=[...])`."""
+async def proxies(gyre):
+    """Factory: `await proxies(server)` -> a started TcpProxy in front of the server; pass
+    it to `clients(...)` in place of the server to route that client through it."""
+    made: list[TcpProxy] = []
+
+    async def make(server: GyreServer) -> TcpProxy:
+        assert server.port is not None
+        proxy = await TcpProxy(server.port).start()
+        made.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in made:
+        await proxy.close()
+
+
+@pytest.fixture
+async def clients(request, gyre, proxies):
+    # Depends on `gyre` (and `proxies`) so that clients close before their servers (and
+    # relays) stop.
+    """Factory: `await clients(server_or_proxy, kind, label, token=..., getTokens=[...])`."""
     made: list[SdkClient] = []
 
-    async def make(server: GyreServer, kind: SdkKind, label: str = "client", **opts: Any) -> SdkClient:
+    async def make(server: "GyreServer | TcpProxy", kind: SdkKind, label: str = "client", **opts: Any) -> SdkClient:
         client = await start_client(server.ws_url, kind, f"{kind}:{label}", **opts)
         made.append(client)
         return client

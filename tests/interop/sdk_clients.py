@@ -177,11 +177,14 @@ class JsClient(SdkClient):
     async def start(cls, ws_url: str, kind: SdkKind, label: str, **opts: Any) -> "JsClient":
         self = cls(kind, label)
         env = dict(os.environ)
+        agent_timeout_ms = opts.pop("agentTimeoutMs", None)
         env.update(
             GYRE_WS_URL=ws_url,
             GYRE_FORMAT=kind.fmt,
             GYRE_CLIENT=json.dumps({k: v for k, v in opts.items() if v is not None}),
         )
+        if agent_timeout_ms is not None:
+            env["GYRE_AGENT_TIMEOUT_MS"] = str(agent_timeout_ms)
         self.proc = await asyncio.create_subprocess_exec(
             "node",
             str(AGENT),
@@ -314,6 +317,20 @@ def _publication(fmt: str, pub: centrifuge.Publication) -> dict[str, Any]:
     }
 
 
+def _subscribed(fmt: str, ctx: Any) -> dict[str, Any]:
+    """The fields of a (server-side or client-side) subscribed context, named as in
+    centrifuge-js so that scenarios read both SDKs the same way."""
+    sp = ctx.stream_position
+    return {
+        "recoverable": ctx.recoverable,
+        "positioned": ctx.positioned,
+        "wasRecovering": ctx.was_recovering,
+        "recovered": ctx.recovered,
+        "streamPosition": {"offset": sp.offset, "epoch": sp.epoch} if sp is not None else None,
+        "data": _decode_payload(fmt, ctx.data),
+    }
+
+
 def _error_code(err: BaseException) -> Optional[int]:
     return getattr(err, "code", None)
 
@@ -341,15 +358,7 @@ class _ClientEvents(centrifuge.ClientEventHandler):
         self.log.add({"event": "server.subscribing", "channel": ctx.channel})
 
     async def on_subscribed(self, ctx):
-        self.log.add(
-            {
-                "event": "server.subscribed",
-                "channel": ctx.channel,
-                "recoverable": ctx.recoverable,
-                "positioned": ctx.positioned,
-                "data": _decode_payload(self.fmt, ctx.data),
-            }
-        )
+        self.log.add({"event": "server.subscribed", "channel": ctx.channel, **_subscribed(self.fmt, ctx)})
 
     async def on_unsubscribed(self, ctx):
         self.log.add({"event": "server.unsubscribed", "channel": ctx.channel})
@@ -367,26 +376,32 @@ class _ClientEvents(centrifuge.ClientEventHandler):
 class _SubEvents(centrifuge.SubscriptionEventHandler):
     def __init__(self, log: EventLog, fmt: str, channel: str):
         self.log, self.fmt, self.channel = log, fmt, channel
+        # Counted like centrifuge-js's sub.deltaStats(): the Python SDK exposes the wire
+        # flag on each publication (`Publication.delta`) but keeps no statistics.
+        self.num_publications = 0
+        self.num_delta = 0
 
     async def on_subscribing(self, ctx):
         self.log.add({"event": "sub.subscribing", "channel": self.channel, "code": ctx.code, "reason": ctx.reason})
 
     async def on_subscribed(self, ctx):
-        self.log.add(
-            {
-                "event": "sub.subscribed",
-                "channel": self.channel,
-                "recoverable": ctx.recoverable,
-                "positioned": ctx.positioned,
-                "data": _decode_payload(self.fmt, ctx.data),
-            }
-        )
+        self.log.add({"event": "sub.subscribed", "channel": self.channel, **_subscribed(self.fmt, ctx)})
 
     async def on_unsubscribed(self, ctx):
         self.log.add({"event": "sub.unsubscribed", "channel": self.channel, "code": ctx.code, "reason": ctx.reason})
 
     async def on_publication(self, ctx):
-        self.log.add({"event": "sub.publication", "channel": self.channel, **_publication(self.fmt, ctx.pub)})
+        self.num_publications += 1
+        self.num_delta += 1 if ctx.pub.delta else 0
+        self.log.add(
+            {
+                "event": "sub.publication",
+                "channel": self.channel,
+                **_publication(self.fmt, ctx.pub),
+                # Only the Python SDK shows whether the payload came as a fossil delta.
+                "delta": bool(ctx.pub.delta),
+            }
+        )
 
     async def on_error(self, ctx):
         self.log.add(
@@ -430,6 +445,21 @@ def _token_source(log: EventLog, tokens: Optional[list[str]], event: str, with_c
     return get_token
 
 
+def _since_as_get_state(log: EventLog, channel: str, since: Optional[dict[str, Any]]):
+    """centrifuge-python 0.7.0 has no `since` option; its way to start a subscription from
+    a known stream position is `get_state` returning that position. Unlike centrifuge-js's
+    `since`, the SDK then also sets the "reject unrecovered" subscribe flag (a failed
+    recovery is error 112, after which it calls get_state again)."""
+    if since is None:
+        return None
+
+    async def get_state(_channel: str) -> centrifuge.StreamPosition:
+        log.add({"event": "sub.getState", "channel": channel})
+        return centrifuge.StreamPosition(offset=int(since.get("offset") or 0), epoch=since.get("epoch") or "")
+
+    return get_state
+
+
 class PyClient(SdkClient):
     """A centrifuge-python client in the test's event loop."""
 
@@ -437,6 +467,7 @@ class PyClient(SdkClient):
         self.kind = kind
         self.events = EventLog(label)
         self.fmt = kind.fmt
+        self._sub_events: dict[str, _SubEvents] = {}
         self.client = centrifuge.Client(
             ws_url,
             events=_ClientEvents(self.events, kind.fmt),
@@ -485,14 +516,31 @@ class PyClient(SdkClient):
             }
         if op == "newSubscription":
             ch = kw["channel"]
+            handler = _SubEvents(self.events, self.fmt, ch)
+            self._sub_events[ch] = handler
+            tags_filter = kw.get("tagsFilter")
             c.new_subscription(
                 ch,
-                events=_SubEvents(self.events, self.fmt, ch),
+                events=handler,
                 token=kw.get("token") or "",
                 get_token=_token_source(self.events, kw.get("getTokens"), "sub.getToken", True),
                 join_leave=bool(kw.get("joinLeave")),
+                positioned=bool(kw.get("positioned")),
+                recoverable=bool(kw.get("recoverable")),
+                delta=centrifuge.DeltaType.FOSSIL if kw.get("delta") == "fossil" else None,
+                tags_filter=centrifuge.FilterNode(tags_filter) if tags_filter is not None else None,
+                get_state=_since_as_get_state(self.events, ch, kw.get("since")),
+                min_resubscribe_delay=0.1,
+                max_resubscribe_delay=2.0,
             )
             return {}
+        if op == "deltaStats":
+            h = self._sub_events[kw["channel"]]
+            return {
+                "numPublications": h.num_publications,
+                "numDeltaPayloads": h.num_delta,
+                "numFullPayloads": h.num_publications - h.num_delta,
+            }
         if op == "subscribe":
             await self._sub(kw["channel"]).subscribe()
             return {}
@@ -500,7 +548,12 @@ class PyClient(SdkClient):
             await self._sub(kw["channel"]).unsubscribe()
             return {}
         if op == "removeSubscription":
-            c.remove_subscription(self._sub(kw["channel"]))
+            # centrifuge-js unsubscribes as part of removeSubscription; the Python SDK
+            # refuses to remove a subscription that is not unsubscribed yet.
+            sub = self._sub(kw["channel"])
+            await sub.unsubscribe()
+            c.remove_subscription(sub)
+            self._sub_events.pop(kw["channel"], None)
             return {}
         via_sub = kw.get("via") == "sub"
         ch = kw.get("channel")

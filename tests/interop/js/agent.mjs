@@ -87,7 +87,20 @@ function normPublication(ctx) {
     data: decodeData(ctx.data),
     offset: ctx.offset === undefined ? null : Number(ctx.offset),
     info: normInfo(ctx.info),
-    tags: ctx.tags || null,
+    // Protobuf decodes absent tags as {}; both formats report them as null.
+    tags: ctx.tags && Object.keys(ctx.tags).length > 0 ? ctx.tags : null,
+  };
+}
+
+function normSubscribed(ctx) {
+  const sp = ctx.streamPosition;
+  return {
+    recoverable: ctx.recoverable,
+    positioned: ctx.positioned,
+    wasRecovering: ctx.wasRecovering,
+    recovered: ctx.recovered,
+    streamPosition: sp ? { offset: Number(sp.offset), epoch: sp.epoch } : null,
+    data: decodeData(ctx.data),
   };
 }
 
@@ -140,7 +153,7 @@ client.on('error', ctx => {
 });
 // Server-side subscriptions surface at client level.
 client.on('subscribing', ctx => out({ event: 'server.subscribing', channel: ctx.channel }));
-client.on('subscribed', ctx => out({ event: 'server.subscribed', channel: ctx.channel, recoverable: ctx.recoverable, positioned: ctx.positioned, data: decodeData(ctx.data) }));
+client.on('subscribed', ctx => out({ event: 'server.subscribed', channel: ctx.channel, ...normSubscribed(ctx) }));
 client.on('unsubscribed', ctx => out({ event: 'server.unsubscribed', channel: ctx.channel }));
 client.on('publication', ctx => out({ event: 'server.publication', ...normPublication(ctx) }));
 client.on('join', ctx => out({ event: 'server.join', channel: ctx.channel, info: normInfo(ctx.info) }));
@@ -158,10 +171,28 @@ function newSubscription(cmd) {
   if (cmd.joinLeave) {
     subOptions.joinLeave = true;
   }
+  // Recovery and positioning options, passed through as given (see SubscriptionOptions).
+  if (cmd.since !== undefined && cmd.since !== null) {
+    subOptions.since = cmd.since;
+  }
+  if (cmd.positioned) {
+    subOptions.positioned = true;
+  }
+  if (cmd.recoverable) {
+    subOptions.recoverable = true;
+  }
+  if (cmd.delta) {
+    subOptions.delta = cmd.delta;
+  }
+  if (cmd.tagsFilter) {
+    subOptions.tagsFilter = cmd.tagsFilter;
+  }
+  subOptions.minResubscribeDelay = cmd.minResubscribeDelay ?? 100;
+  subOptions.maxResubscribeDelay = cmd.maxResubscribeDelay ?? 2000;
   const sub = client.newSubscription(cmd.channel, subOptions);
   const ch = cmd.channel;
   sub.on('subscribing', ctx => out({ event: 'sub.subscribing', channel: ch, code: ctx.code, reason: ctx.reason }));
-  sub.on('subscribed', ctx => out({ event: 'sub.subscribed', channel: ch, recoverable: ctx.recoverable, positioned: ctx.positioned, data: decodeData(ctx.data) }));
+  sub.on('subscribed', ctx => out({ event: 'sub.subscribed', channel: ch, ...normSubscribed(ctx) }));
   sub.on('unsubscribed', ctx => out({ event: 'sub.unsubscribed', channel: ch, code: ctx.code, reason: ctx.reason }));
   sub.on('publication', ctx => out({ event: 'sub.publication', ...normPublication(ctx), channel: ch }));
   sub.on('error', ctx => {
@@ -225,6 +256,10 @@ const handlers = {
     if (cmd.since) options.since = cmd.since;
     const res = cmd.via === 'sub' ? await requireSub(cmd.channel).history(options) : await client.history(cmd.channel, options);
     return normHistory(res);
+  },
+  async deltaStats(cmd) {
+    const st = requireSub(cmd.channel).deltaStats();
+    return { numPublications: st.numPublications, numDeltaPayloads: st.numDeltaPayloads, numFullPayloads: st.numFullPayloads };
   },
   async presence(cmd) {
     const res = cmd.via === 'sub' ? await requireSub(cmd.channel).presence() : await client.presence(cmd.channel);
