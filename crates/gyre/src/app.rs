@@ -125,6 +125,7 @@ pub(crate) async fn run(
         tracing::info!(method = %config.rpc.ping.method, "RPC ping extension enabled");
     }
 
+    let mut signals = Signals::install()?;
     let (external, internal) = build_routers(&config, &node, &shared, &metrics);
     let shutdown = CancellationToken::new();
     let mut servers = tokio::task::JoinSet::new();
@@ -157,7 +158,15 @@ pub(crate) async fn run(
         serve(&mut servers, internal_addr, internal, shutdown.clone()).await?;
     }
 
-    wait_for_shutdown(config_path, path_explicit, &flags, &shared, &handler).await;
+    wait_for_shutdown(
+        &mut signals,
+        config_path,
+        path_explicit,
+        &flags,
+        &shared,
+        &handler,
+    )
+    .await;
     tracing::info!("shutting down");
     let timeout = if config.shutdown.timeout.is_zero() {
         Duration::from_secs(30)
@@ -281,29 +290,39 @@ async fn serve(
     Ok(())
 }
 
+/// SIGTERM, SIGINT and SIGHUP streams. Installed before the listeners start, so a signal sent
+/// right after the "listening" line is handled instead of killing the process.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
+        })
+    }
+}
+
 /// Waits for SIGTERM/SIGINT; on SIGHUP reloads channel options and token verifiers.
 async fn wait_for_shutdown(
+    signals: &mut Signals,
     config_path: &Path,
     path_explicit: bool,
     flags: &[(String, serde_json::Value)],
     shared: &SharedConfig,
     handler: &gyre_handler::Handler,
 ) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
     loop {
         tokio::select! {
-            _ = term.recv() => { tracing::info!("signal received: terminated"); return; }
-            _ = int.recv() => { tracing::info!("signal received: interrupt"); return; }
-            _ = hup.recv() => {
+            _ = signals.term.recv() => { tracing::info!("signal received: terminated"); return; }
+            _ = signals.int.recv() => { tracing::info!("signal received: interrupt"); return; }
+            _ = signals.hup.recv() => {
                 tracing::info!("reloading configuration");
                 reload(config_path, path_explicit, flags, shared, handler);
             }
