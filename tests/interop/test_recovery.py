@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import cent
 import pytest
 
 from gyre_harness import conn_token
@@ -140,8 +141,8 @@ async def test_new_subscription_since_recovers(gyre, clients, api_factory, sdk):
 
 async def test_since_position_edges(gyre, clients, api_factory, js_sdk):
     """reliability.md C16: a position at the top recovers with nothing to deliver; a
-    position ahead of the top or from another epoch is never reported as recovered (the
-    reply then carries the current top). JS only: centrifuge-python can only start from
+    position ahead of the top, from another epoch, or behind the top after
+    history_remove is never reported as recovered (the reply then carries the top). JS only: centrifuge-python can only start from
     a position through get_state, which turns a failed recovery into error 112."""
     server = gyre(config=with_namespaces(stream_ns("rec")))
     api = api_factory(server)
@@ -170,6 +171,20 @@ async def test_since_position_edges(gyre, clients, api_factory, js_sdk):
     await publish_all(api, ch, [_doc(5)])
     await wait_offset(c, ch, 5, start=mark)
     assert_exact_stream(c, ch, _expected(5, 5), start=mark, what="live after a failed recovery")
+
+    # history_remove drops the publications but keeps the position: a position behind
+    # the top can no longer be recovered, the top itself still can.
+    await api.history_remove(cent.HistoryRemoveRequest(channel=ch))
+    for label, since, recovered in (
+        ("behind the top, history removed", {"offset": 3, "epoch": epoch}, False),
+        ("at top, history removed", {"offset": 5, "epoch": epoch}, True),
+    ):
+        await c.call("removeSubscription", channel=ch)
+        mark = c.events.mark()
+        ev = await c.subscribe(ch, since=since)
+        assert (ev["wasRecovering"], ev["recovered"]) == (True, recovered), (label, ev)
+        assert position(ev) == (5, epoch), (label, ev)
+        await c.events.quiet("sub.publication", 0.3, start=mark, channel=ch)
 
 
 async def test_recovery_beyond_history_size_fails(gyre, clients, api_factory, proxies, sdk):
