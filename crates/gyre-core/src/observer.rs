@@ -29,6 +29,9 @@ pub trait Observer: Send + Sync + 'static {
     /// A subscribe attempted to recover missed publications (once per attempt; an attempt
     /// refused with 112 because the client rejects unrecovered subscriptions is not counted).
     fn recover(&self, _recovered: bool, _has_recovered_publications: bool) {}
+    /// A publication of `channel` was withheld from `count` local subscribers by their tags
+    /// filters (reported once per publication, only when `count > 0`).
+    fn tags_filter_dropped(&self, _channel: &str, _count: usize) {}
 }
 
 /// An observer that ignores everything.

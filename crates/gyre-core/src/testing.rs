@@ -243,7 +243,8 @@ pub fn encode_commands(protocol: ProtocolType, commands: &[gyre_protocol::Comman
     }
 }
 
-/// A JSON rendering of a command good enough for tests: covers connect, subscribe, unsubscribe,
+/// A JSON rendering of a command good enough for tests: covers connect, subscribe (with `delta`
+/// and `tf`), unsubscribe,
 /// publish, presence, presence_stats, history, rpc, refresh and sub_refresh.
 fn command_to_json(c: &gyre_protocol::Command) -> String {
     use serde_json::{json, Map, Value};
@@ -270,6 +271,9 @@ fn command_to_json(c: &gyre_protocol::Command) -> String {
             "recoverable": r.recoverable, "join_leave": r.join_leave, "flag": r.flag});
         if !r.delta.is_empty() {
             s["delta"] = json!(r.delta);
+        }
+        if let Some(tf) = &r.tf {
+            s["tf"] = filter_to_json(tf);
         }
         m.insert("subscribe".into(), s);
     }
@@ -308,6 +312,17 @@ fn command_to_json(c: &gyre_protocol::Command) -> String {
         );
     }
     Value::Object(m).to_string()
+}
+
+fn filter_to_json(node: &gyre_protocol::FilterNode) -> serde_json::Value {
+    serde_json::json!({
+        "op": node.op,
+        "key": node.key,
+        "cmp": node.cmp,
+        "val": node.val,
+        "vals": node.vals,
+        "nodes": node.nodes.iter().map(filter_to_json).collect::<Vec<_>>(),
+    })
 }
 
 /// A [`ClientRef`] not attached to any node, for unit tests of handlers. It has the given

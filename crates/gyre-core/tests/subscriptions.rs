@@ -419,7 +419,7 @@ async fn epoch_change_on_server_side_subscription_is_disconnect_3010() {
 }
 
 #[tokio::test]
-async fn tags_filter_is_refused() {
+async fn tags_filter_without_permission_is_refused() {
     let node = node(TestHandler::default());
     let (mut conn, _) = connect_json(&node, "u").await;
     conn.send_json(r#"{"id":2,"subscribe":{"channel":"t","tf":{"key":"k","cmp":"eq","val":"v"}}}"#);

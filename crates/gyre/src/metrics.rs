@@ -38,6 +38,7 @@ pub(crate) struct Metrics {
     server_unsubscribes: CounterVec,
     server_disconnects: CounterVec,
     recover: CounterVec,
+    tags_filter_dropped: CounterVec,
     transport_sent: CounterVec,
     transport_sent_size: CounterVec,
     transport_received: CounterVec,
@@ -156,6 +157,12 @@ impl Metrics {
                 "Count of recover operations with success/fail resolution.",
                 &["recovered", ns, "has_recovered_publications"],
             )?,
+            tags_filter_dropped: counter(
+                "node",
+                "tags_filter_dropped_publications",
+                "Number of publications dropped due to tags filtering.",
+                &[ns],
+            )?,
             transport_sent: counter(
                 "transport",
                 "messages_sent",
@@ -252,6 +259,11 @@ impl Observer for Metrics {
             .with_label_values(&[yes_no(recovered), "", yes_no(has_recovered_publications)])
             .inc();
     }
+    fn tags_filter_dropped(&self, _channel: &str, count: usize) {
+        self.tags_filter_dropped
+            .with_label_values(&[""])
+            .inc_by(count as f64);
+    }
     fn transport_message_sent(&self, transport: &str, frame_type: &str, size: usize) {
         self.transport_sent
             .with_label_values(&[transport, frame_type, ""])
@@ -304,6 +316,7 @@ mod tests {
         m.connection_accepted("websocket", "js", "5.8.0");
         m.server_disconnect(3008);
         Observer::recover(&m, true, false);
+        m.tags_filter_dropped("ch", 2);
         gyre_api::ApiObserver::command(&m, "http", "publish", Duration::from_millis(1));
         let text = {
             let mut buf = Vec::new();
@@ -316,6 +329,7 @@ mod tests {
             "centrifugo_client_connections_accepted{accept_protocol=\"h1\",client_name=\"js\",client_version=\"5.8.0\",transport=\"websocket\"} 1",
             "centrifugo_client_num_server_disconnects{code=\"3008\"} 1",
             "centrifugo_client_recover{channel_namespace=\"\",has_recovered_publications=\"no\",recovered=\"yes\"} 1",
+            "centrifugo_node_tags_filter_dropped_publications{channel_namespace=\"\"} 2",
             "centrifugo_api_command_duration_seconds_histogram_count{method=\"publish\",protocol=\"http\"} 1",
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");

@@ -7,7 +7,8 @@ use super::session::Session;
 use crate::disconnect::Disconnect;
 use crate::error::Error;
 use crate::handler::HandlerError;
-use gyre_protocol::{codec, Command, EncodeError, Reply};
+use gyre_protocol::json::{self, DataMode};
+use gyre_protocol::{codec, Command, EncodeError, ProtocolType, Reply};
 
 /// The method a command carries, in the order the reference recognises them. `ping` is not in the
 /// list: the reference accepts no ping command, and a command with nothing else is a bad request.
@@ -150,9 +151,19 @@ impl Session {
 
     /// Encodes and queues a reply to command `id`. A payload a JSON client cannot read closes the
     /// connection with 3506.
-    pub(super) fn write_reply(&self, id: u32, mut reply: Reply, kind: &'static str) {
+    pub(super) fn write_reply(&self, id: u32, reply: Reply, kind: &'static str) {
+        self.write_reply_with(id, reply, kind, DataMode::Raw);
+    }
+
+    /// Like [`Session::write_reply`], with publication data written as `mode` says on the JSON
+    /// protocol (protobuf carries raw bytes either way).
+    pub(super) fn write_reply_with(&self, id: u32, mut reply: Reply, kind: &'static str, mode: DataMode) {
         reply.id = id;
-        match codec::encode_reply(self.client.transport.protocol, &reply) {
+        let encoded = match self.client.transport.protocol {
+            ProtocolType::Json => json::encode_reply_with(&reply, mode),
+            protocol => codec::encode_reply(protocol, &reply),
+        };
+        match encoded {
             Ok(data) => {
                 self.client.push(data, kind);
             }

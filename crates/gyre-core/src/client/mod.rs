@@ -4,6 +4,8 @@
 
 mod close;
 mod connect;
+mod deliver;
+pub(crate) mod delta;
 mod dispatch;
 mod history;
 mod position;
@@ -23,18 +25,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::StreamPosition;
 use crate::disconnect::{Disconnect, Unsubscribe};
 use crate::error::Error;
 use crate::options::SubscribeOptions;
 use crate::outbox::{Outbox, OutboxReceiver, PushError, WriterCmd, WriterControl};
 use crate::transport::TransportInfo;
+use gyre_protocol::json::{self, DataMode};
 use gyre_protocol::{codec, EncodeError, ProtocolType, Push, Reply};
 
-use state::{advance_position, Buffered, ClientState, Phase, Verdict};
+pub(crate) use deliver::Delivery;
+use state::ClientState;
 
 /// A cheap handle to a live connection, as seen by handlers and the hub.
 #[derive(Clone)]
@@ -138,41 +140,81 @@ pub(crate) enum SessionOp {
     InsufficientState { channel: String, gen: u64 },
 }
 
-/// Protocol and direction: everything that decides how a push is encoded for this client. The
-/// hub encodes each broadcast once per flavour in use; whatever else changes the encoding of a
-/// publication for a subscriber (a negotiated delta format) becomes a field here and a factor of
-/// [`PreparedKey::FLAVOURS`].
+/// How a publication's payload travels in one encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PayloadForm {
+    /// The payload as published: embedded JSON, or raw bytes in protobuf.
+    Plain,
+    /// The whole payload on a subscription that negotiated delta compression (`delta: false`). In
+    /// JSON the data is a JSON string holding the raw bytes, since the client's delta decoder
+    /// works on bytes (protocol.md §8); in protobuf it is the same as `Plain`.
+    Full,
+    /// A fossil patch against the previous publication (`delta: true`), a JSON string in JSON.
+    Patch,
+}
+
+/// Everything that decides how a push is encoded for one receiver: protocol, direction and, for
+/// publications, the payload form. The hub encodes each broadcast at most once per key in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PreparedKey {
     pub(crate) protocol: ProtocolType,
     pub(crate) unidirectional: bool,
+    pub(crate) form: PayloadForm,
 }
 
 impl PreparedKey {
-    /// How many distinct keys exist.
-    pub(crate) const FLAVOURS: usize = 4;
+    /// How many distinct keys exist (some share a slot, see [`PreparedKey::index`]).
+    pub(crate) const FLAVOURS: usize = 12;
 
-    /// A dense index in `0..FLAVOURS`.
+    /// This key with another payload form.
+    pub(crate) fn with_form(self, form: PayloadForm) -> PreparedKey {
+        PreparedKey { form, ..self }
+    }
+
+    /// A dense index in `0..FLAVOURS`. A full payload encodes in protobuf exactly as a plain one,
+    /// so both share a slot and delta and non-delta protobuf subscribers share one encoding.
     pub(crate) fn index(self) -> usize {
-        let protocol = match self.protocol {
+        let base = match self.protocol {
             ProtocolType::Json => 0,
             ProtocolType::Protobuf => 2,
+        } + usize::from(self.unidirectional);
+        let form = match (self.form, self.protocol) {
+            (PayloadForm::Plain, _) | (PayloadForm::Full, ProtocolType::Protobuf) => 0,
+            (PayloadForm::Full, ProtocolType::Json) => 1,
+            (PayloadForm::Patch, _) => 2,
         };
-        protocol + usize::from(self.unidirectional)
+        form * 4 + base
+    }
+
+    /// How publication data is written in JSON.
+    fn data_mode(self) -> DataMode {
+        match self.form {
+            PayloadForm::Plain => DataMode::Raw,
+            PayloadForm::Full | PayloadForm::Patch => DataMode::String,
+        }
     }
 }
 
 /// Encodes a push the way this kind of client receives it: bare on unidirectional transports,
 /// wrapped in a `Reply` otherwise.
 pub(crate) fn encode_push_for(key: PreparedKey, push: Push) -> Result<Bytes, EncodeError> {
-    if key.unidirectional {
-        codec::encode_push(key.protocol, &push)
-    } else {
-        let reply = Reply {
-            push: Some(push),
-            ..Default::default()
-        };
-        codec::encode_reply(key.protocol, &reply)
+    match (key.protocol, key.unidirectional) {
+        (ProtocolType::Json, true) => json::encode_push_with(&push, key.data_mode()),
+        (ProtocolType::Json, false) => {
+            let reply = Reply {
+                push: Some(push),
+                ..Default::default()
+            };
+            json::encode_reply_with(&reply, key.data_mode())
+        }
+        (protocol, true) => codec::encode_push(protocol, &push),
+        (protocol, false) => {
+            let reply = Reply {
+                push: Some(push),
+                ..Default::default()
+            };
+            codec::encode_reply(protocol, &reply)
+        }
     }
 }
 
@@ -214,6 +256,7 @@ impl ClientShared {
         let key = PreparedKey {
             protocol: transport.protocol,
             unidirectional: transport.unidirectional,
+            form: PayloadForm::Plain,
         };
         let shared = Arc::new(ClientShared {
             id: Arc::from(uuid::Uuid::new_v4().to_string()),
@@ -313,61 +356,6 @@ impl ClientShared {
 
     pub(crate) fn send_op(&self, op: SessionOp) -> bool {
         self.ops.send(op).is_ok()
-    }
-
-    /// A publication from the hub. Runs under the hub shard's read lock: synchronous, no I/O.
-    /// `now` is the broadcast's time, taken once for every subscriber.
-    pub(crate) fn deliver_publication(
-        &self,
-        channel: &str,
-        data: &Bytes,
-        position: &StreamPosition,
-        lag_exceeded: bool,
-        now: Instant,
-    ) {
-        let mut state = self.state.lock();
-        let Some(ch) = state.channels.get_mut(channel) else {
-            return;
-        };
-        let verdict = match &mut ch.phase {
-            Phase::Failed => return,
-            Phase::Pending { buffer, bytes } => {
-                *bytes += data.len();
-                if self.max_queue > 0 && *bytes > self.max_queue {
-                    drop(state);
-                    self.request_close(Disconnect::SLOW);
-                    return;
-                }
-                buffer.push(Buffered {
-                    offset: position.offset,
-                    epoch: position.epoch.clone(),
-                    data: data.clone(),
-                });
-                return;
-            }
-            Phase::Live if !ch.positioned || position.offset == 0 => Verdict::Deliver,
-            Phase::Live if lag_exceeded => Verdict::Insufficient,
-            Phase::Live => {
-                let verdict = advance_position(&mut ch.position, position.offset, &position.epoch);
-                if verdict == Verdict::Deliver {
-                    // Traffic proves the position; the periodic check waits for silence.
-                    ch.position_confirmed = now;
-                }
-                verdict
-            }
-        };
-        match verdict {
-            Verdict::Deliver => {
-                self.push(data.clone(), "publication");
-            }
-            Verdict::Skip => {}
-            Verdict::Insufficient => {
-                ch.phase = Phase::Failed;
-                let (server_side, gen) = (ch.server_side, ch.gen);
-                drop(state);
-                self.insufficient_state(channel, gen, server_side);
-            }
-        }
     }
 
     /// Whether this client receives join/leave pushes of `channel`.

@@ -16,6 +16,7 @@ use super::history::client_publication;
 use crate::broker::{BrokerError, StreamPosition};
 use crate::node::inner::NodeInner;
 use crate::options::HistoryOptions;
+use crate::tags_filter::CompiledFilter;
 use gyre_protocol::Publication;
 
 /// What a recovery attempt found.
@@ -56,11 +57,15 @@ pub(super) async fn stream_top(
 /// Stream mode: the publications after `since`, at most `recovery_max_publication_limit` of them.
 /// More missed publications than the limit leave the last one read short of the top, which the
 /// contiguity check turns into `recovered: false`, so no extra read is needed to detect it.
+///
+/// Publications a tags filter rejects are dropped after the contiguity check: they are part of
+/// the recovered range, not gaps in it.
 pub(super) async fn recover_stream(
     node: &NodeInner,
     channel: &str,
     since: &StreamPosition,
     meta_ttl: Option<Duration>,
+    filter: Option<&CompiledFilter>,
 ) -> Result<Recovery, BrokerError> {
     let limit = match node.config.recovery_max_publication_limit {
         0 => -1,
@@ -73,7 +78,13 @@ pub(super) async fn recover_stream(
         meta_ttl,
     };
     match node.broker.history(channel, opts).await {
-        Ok(history) => Ok(stream_outcome(history.publications, history.position, since)),
+        Ok(history) => {
+            let mut outcome = stream_outcome(history.publications, history.position, since);
+            if let Some(filter) = filter {
+                outcome.publications.retain(|p| filter.matches(&p.tags));
+            }
+            Ok(outcome)
+        }
         // A broker that checks the epoch itself still has a top to start from.
         Err(BrokerError::UnrecoverablePosition) => {
             Ok(Recovery::failed(stream_top(node, channel, meta_ttl).await?))
@@ -83,20 +94,36 @@ pub(super) async fn recover_stream(
 }
 
 /// Cache mode: only the latest publication matters.
+///
+/// With a tags filter it is the latest one the filter accepts, looked for among the newest
+/// `recovery_max_publication_limit` publications; whether the cache is recovered still depends on
+/// the stream's latest publication. When none of them passes, the outcome is that of an empty
+/// cache, as in the reference.
 pub(super) async fn recover_cache(
     node: &NodeInner,
     channel: &str,
     since: &StreamPosition,
     meta_ttl: Option<Duration>,
+    filter: Option<&CompiledFilter>,
 ) -> Result<Recovery, BrokerError> {
+    let limit = match (filter, node.config.recovery_max_publication_limit) {
+        (None, _) => 1,
+        (Some(_), 0) => -1,
+        (Some(_), max) => i32::try_from(max).unwrap_or(i32::MAX),
+    };
     let opts = HistoryOptions {
-        limit: 1,
+        limit,
         since: None,
         reverse: true,
         meta_ttl,
     };
     let history = node.broker.history(channel, opts).await?;
-    let latest = history.publications.into_iter().next();
+    let latest_offset = history.publications.first().map(|p| p.offset);
+    let chosen = history
+        .publications
+        .into_iter()
+        .find(|p| filter.is_none_or(|f| f.matches(&p.tags)));
+    let latest = latest_offset.zip(chosen);
     Ok(cache_outcome(latest, history.position, since))
 }
 
@@ -126,18 +153,25 @@ fn stream_outcome(publications: Vec<Publication>, top: StreamPosition, since: &S
 
 /// Recovered iff the latest publication is the top. A client already at the top (same epoch, a
 /// real offset) needs nothing; without a latest publication only such a client is recovered.
-fn cache_outcome(latest: Option<Publication>, top: StreamPosition, since: &StreamPosition) -> Recovery {
+///
+/// `latest` is the offset of the stream's latest publication and the publication to deliver
+/// (the same one unless a tags filter chose an older one).
+fn cache_outcome(
+    latest: Option<(u64, Publication)>,
+    top: StreamPosition,
+    since: &StreamPosition,
+) -> Recovery {
     let at_top = since.offset > 0 && since.offset == top.offset && since.epoch == top.epoch;
-    let Some(latest) = latest else {
+    let Some((latest_offset, chosen)) = latest else {
         return Recovery {
             position: top,
             publications: Vec::new(),
             recovered: at_top,
         };
     };
-    let recovered = latest.offset == top.offset;
+    let recovered = latest_offset == top.offset;
     let publications = if recovered && !at_top {
-        vec![client_publication(latest)]
+        vec![client_publication(chosen)]
     } else {
         Vec::new()
     };
@@ -218,9 +252,13 @@ mod tests {
         assert_eq!(offsets(&r), vec![1, 2]);
     }
 
+    fn latest(offset: u64) -> Option<(u64, Publication)> {
+        pubs([offset]).pop().map(|p| (offset, p))
+    }
+
     #[test]
     fn cache_returns_latest_only() {
-        let latest = pubs([7]).pop();
+        let latest = latest(7);
         let r = cache_outcome(latest.clone(), pos(7, "e"), &pos(0, ""));
         assert!(r.recovered);
         assert_eq!(offsets(&r), vec![7]);
@@ -240,7 +278,15 @@ mod tests {
         let r = cache_outcome(None, pos(3, "e"), &pos(3, "e"));
         assert!(r.recovered);
         // The latest publication is not the top.
-        let r = cache_outcome(pubs([2]).pop(), pos(3, "e"), &pos(0, ""));
+        let r = cache_outcome(latest(2), pos(3, "e"), &pos(0, ""));
         assert!(!r.recovered && r.publications.is_empty());
+    }
+
+    #[test]
+    fn cache_delivers_the_chosen_publication_when_latest_is_top() {
+        let chosen = pubs([5]).pop().unwrap();
+        let r = cache_outcome(Some((7, chosen)), pos(7, "e"), &pos(0, ""));
+        assert!(r.recovered);
+        assert_eq!(offsets(&r), vec![5]);
     }
 }

@@ -48,7 +48,9 @@ impl ClientState {
 pub(crate) struct Buffered {
     pub(crate) offset: u64,
     pub(crate) epoch: String,
-    pub(crate) data: Bytes,
+    /// `None` when the subscription's tags filter rejected it: it is not sent, but it still
+    /// advances the position when merged.
+    pub(crate) data: Option<Bytes>,
 }
 
 /// Where one subscription stands.
@@ -93,6 +95,12 @@ pub(crate) struct ChannelState {
     /// arrived by the given deadline.
     pub(crate) position_suspect: Option<(StreamPosition, Instant)>,
     pub(crate) history_meta_ttl: Option<Duration>,
+    /// Fossil delta compression was negotiated: every publication goes out in delta form.
+    pub(crate) delta: bool,
+    /// Position of the last publication whose whole payload the client holds, on a delta
+    /// subscription: a patch is sent only against exactly that publication. `None` until a full
+    /// payload was sent, and after one without a position.
+    pub(crate) delta_base: Option<StreamPosition>,
 }
 
 impl ChannelState {
@@ -116,6 +124,8 @@ impl ChannelState {
             position_confirmed: Instant::now(),
             position_suspect: None,
             history_meta_ttl: None,
+            delta: false,
+            delta_base: None,
         }
     }
 

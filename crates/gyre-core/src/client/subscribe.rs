@@ -15,6 +15,9 @@
 //! held. A held publication that does not continue the position is a gap the subscribe cannot
 //! repair, and the connection is closed with 3010 as the reference does for a failed merge.
 
+use std::sync::Arc;
+
+use super::delta;
 use super::recovery;
 use super::session::Session;
 use super::state::{advance_position, ChannelState, ClientState, Phase, Status, Verdict};
@@ -22,9 +25,14 @@ use crate::broker::{BrokerError, StreamPosition};
 use crate::disconnect::Disconnect;
 use crate::error::Error;
 use crate::handler::{HandlerError, SubscribeEvent, SubscribeReply};
+use crate::hub::SubSettings;
 use crate::node::inner::broker_error;
 use crate::options::{DeltaType, RecoveryMode, SubscribeOptions};
-use gyre_protocol::{ClientInfo, Push, Reply, Subscribe, SubscribeRequest, SubscribeResult};
+use crate::tags_filter::{self, CompiledFilter};
+use gyre_protocol::json::DataMode;
+use gyre_protocol::{
+    ClientInfo, FilterNode, ProtocolType, Push, Reply, Subscribe, SubscribeRequest, SubscribeResult,
+};
 
 /// Subscribe `flag` bit: fail with 112 instead of answering `recovered: false`.
 const FLAG_REJECT_UNRECOVERED: i64 = 2;
@@ -90,11 +98,18 @@ impl Session {
                 return Err(e);
             }
         };
+        // Once delta is negotiated every publication of the subscription, recovered ones
+        // included, carries its data as a JSON string on the JSON protocol (protocol.md §8).
+        let mode = if done.result.delta {
+            DataMode::String
+        } else {
+            DataMode::Raw
+        };
         let reply = Reply {
             subscribe: Some(std::mem::take(&mut done.result)),
             ..Default::default()
         };
-        self.write_reply(id, reply, "subscribe");
+        self.write_reply_with(id, reply, "subscribe", mode);
         self.commit(&channel, gen);
         self.node.observer().subscription_accepted(&self.client_name);
         self.publish_join(&done).await;
@@ -210,13 +225,11 @@ impl Session {
             }
         }
         result.data = opts.data.clone();
-        if req.tf.is_some() {
-            // Publication tags filters are not implemented yet: refusing the subscription is better
-            // than delivering publications the client asked not to receive.
-            return Err(Error::BAD_REQUEST.into());
-        }
-        // Delta compression is not negotiated yet (`delta` stays false), which the protocol allows:
-        // the client then receives full payloads.
+        let filter = match &req.tf {
+            Some(tf) => Some(compile_filter(channel, tf, &opts)?),
+            None => None,
+        };
+        result.delta = negotiate_delta(req, &opts, server_side);
         let positioned = opts.enable_positioning || opts.enable_recovery;
         {
             let mut state = self.client.state.lock();
@@ -238,8 +251,17 @@ impl Session {
             ch.info = opts.channel_info.clone();
             ch.expire_at = opts.expire_at;
             ch.history_meta_ttl = opts.history_meta_ttl;
+            // Known before the hub can deliver anything: held publications take the delta form.
+            ch.delta = result.delta;
         }
-        if let Err(e) = self.node.add_subscription(channel, &self.client, gen).await {
+        let settings = SubSettings {
+            filter: filter.clone(),
+        };
+        if let Err(e) = self
+            .node
+            .add_subscription(channel, &self.client, gen, settings)
+            .await
+        {
             tracing::warn!(channel, client = %self.client.id, error = %e, "broker subscribe failed");
             return Err(Disconnect::SERVER_ERROR.into());
         }
@@ -263,9 +285,21 @@ impl Session {
         if positioned {
             result.positioned = true;
             result.recoverable = opts.enable_recovery;
+            let mut delta_base = None;
             let (position, recovered) = if opts.enable_recovery && (req.recover || auto_cache) {
-                let recovery = self.recover(channel, &opts, req).await?;
+                let recovery = self.recover(channel, &opts, req, filter.as_deref()).await?;
                 result.publications = recovery.publications;
+                if result.delta {
+                    if let Some(last) = result.publications.last() {
+                        delta_base = Some(StreamPosition {
+                            offset: last.offset,
+                            epoch: recovery.position.epoch.clone(),
+                        });
+                    }
+                    let json = self.client.transport.protocol == ProtocolType::Json;
+                    result.publications = delta::chain(std::mem::take(&mut result.publications), json)
+                        .ok_or(Disconnect::INAPPROPRIATE_PROTOCOL)?;
+                }
                 (recovery.position, recovery.recovered)
             } else {
                 let top = recovery::stream_top(&self.node, channel, opts.history_meta_ttl)
@@ -282,6 +316,7 @@ impl Session {
             self.update_channel(channel, gen, |ch| {
                 ch.position = position;
                 ch.position_confirmed = now;
+                ch.delta_base = delta_base;
             });
         }
         result.was_recovering = req.recover || (opts.enable_recovery && auto_cache);
@@ -300,6 +335,7 @@ impl Session {
         channel: &str,
         opts: &SubscribeOptions,
         req: &SubscribeRequest,
+        filter: Option<&CompiledFilter>,
     ) -> Result<recovery::Recovery, HandlerError> {
         let since = StreamPosition {
             offset: req.offset,
@@ -307,8 +343,12 @@ impl Session {
         };
         let meta_ttl = opts.history_meta_ttl;
         let outcome = match opts.recovery_mode {
-            RecoveryMode::Stream => recovery::recover_stream(&self.node, channel, &since, meta_ttl).await,
-            RecoveryMode::Cache => recovery::recover_cache(&self.node, channel, &since, meta_ttl).await,
+            RecoveryMode::Stream => {
+                recovery::recover_stream(&self.node, channel, &since, meta_ttl, filter).await
+            }
+            RecoveryMode::Cache => {
+                recovery::recover_cache(&self.node, channel, &since, meta_ttl, filter).await
+            }
         };
         let outcome = outcome.map_err(|e| position_error(channel, e))?;
         // As in the reference, only stream recovery can be refused: in cache mode an empty cache
@@ -353,7 +393,18 @@ impl Session {
                     if ch.positioned {
                         ch.position_confirmed = now;
                     }
-                    self.client.push(held.data, "publication");
+                    // A filtered publication only moves the position.
+                    let Some(data) = held.data else {
+                        continue;
+                    };
+                    if ch.delta {
+                        // Held publications were encoded full: each one is the client's new base.
+                        ch.delta_base = (held.offset > 0).then_some(StreamPosition {
+                            offset: held.offset,
+                            epoch: held.epoch,
+                        });
+                    }
+                    self.client.push(data, "publication");
                 }
                 Verdict::Skip => {}
                 Verdict::Insufficient => {
@@ -413,6 +464,36 @@ impl Session {
             chan_info: ch.info.clone(),
         }
     }
+}
+
+/// Validates and compiles a client's publication tags filter. Not allowed by the handler, or
+/// malformed: error 107, the connection goes on.
+fn compile_filter(
+    channel: &str,
+    tf: &FilterNode,
+    opts: &SubscribeOptions,
+) -> Result<Arc<CompiledFilter>, HandlerError> {
+    if !opts.allow_tags_filter {
+        tracing::debug!(channel, "tags filter not allowed");
+        return Err(Error::BAD_REQUEST.into());
+    }
+    match tags_filter::compile(tf) {
+        Ok(filter) => Ok(Arc::new(filter)),
+        Err(e) => {
+            tracing::debug!(channel, error = %e, "invalid tags filter");
+            Err(Error::BAD_REQUEST.into())
+        }
+    }
+}
+
+/// Fossil delta is on when the client asked for it and the handler allows it; anything else is
+/// silently full payloads. Gyre negotiates it for client-side subscriptions only: a connect
+/// reply may mix delta and plain subscriptions, which its single JSON data mode cannot express,
+/// and no SDK asks for delta on server-side subscriptions.
+fn negotiate_delta(req: &SubscribeRequest, opts: &SubscribeOptions, server_side: bool) -> bool {
+    !server_side
+        && DeltaType::parse(&req.delta) == Some(DeltaType::Fossil)
+        && opts.allowed_delta_types.contains(&DeltaType::Fossil)
 }
 
 /// A broker failure while reading the position or recovering. Like the reference, a failure of

@@ -1,15 +1,17 @@
 //! Fan-out of publications, joins and leaves to a channel's local subscribers.
 //!
-//! Each message is encoded once per [`PreparedKey`] (protocol × direction: at most four
-//! encodings) and the resulting `Bytes` is shared by every subscriber of that kind. The shard read
-//! lock is held for the loop; delivering to a client only takes that client's state lock and
-//! queues into its outbox, so nothing here blocks or awaits.
+//! Each message is encoded at most once per [`PreparedKey`] (protocol × direction × payload form)
+//! and the resulting `Bytes` is shared by every subscriber of that kind; publications are encoded
+//! lazily, as subscribers ask for a form (see `prepared.rs`). The shard read lock is held for the
+//! loop; delivering to a client only takes that client's state lock and queues into its outbox,
+//! so nothing here blocks or awaits.
 
 use bytes::Bytes;
 
+use super::prepared::PreparedPublication;
 use super::Hub;
 use crate::broker::StreamPosition;
-use crate::client::{encode_push_for, PreparedKey};
+use crate::client::{encode_push_for, Delivery, PreparedKey};
 use crate::disconnect::Disconnect;
 use gyre_protocol::{ClientInfo, Join, Leave, Publication, Push};
 
@@ -49,45 +51,51 @@ fn wire_publication(channel: &str, publication: &Publication, position: &StreamP
     }
 }
 
+/// What one publication's fan-out did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct BroadcastStats {
+    /// Encodings made (at most one per [`PreparedKey`] in use).
+    pub(crate) encodings: usize,
+    /// Subscribers whose tags filter rejected the publication.
+    pub(crate) filtered: usize,
+}
+
 impl Hub {
-    /// Delivers a publication to every local subscriber of `channel`. Returns how many encodings
-    /// were made (for tests and metrics).
+    /// Delivers a publication to every local subscriber of `channel`. `prev` is the stream's
+    /// previous publication when the publisher asked for delta compression.
     pub(crate) fn broadcast_publication(
         &self,
         channel: &str,
         publication: &Publication,
         position: &StreamPosition,
+        prev: Option<&Publication>,
         lag_exceeded: bool,
-    ) -> usize {
+    ) -> BroadcastStats {
         let wire = wire_publication(channel, publication, position);
-        let mut prepared: Prepared = Default::default();
-        let mut encodings = 0;
+        let mut prepared = PreparedPublication::new(channel, wire, position, prev);
+        let mut filtered = 0;
         let shard = self.sub_shard(channel).read();
         let Some(subs) = shard.channels.get(channel) else {
-            return 0;
+            return BroadcastStats::default();
         };
         let now = tokio::time::Instant::now();
         for sub in subs.values() {
-            let key = sub.client.key;
-            let data = prepared[key.index()].get_or_insert_with(|| {
-                encodings += 1;
-                let push = Push {
-                    channel: channel.to_string(),
-                    r#pub: Some(wire.clone()),
-                    ..Default::default()
-                };
-                encode_push_for(key, push).ok()
-            });
-            match data {
-                Some(data) => sub
-                    .client
-                    .deliver_publication(channel, data, position, lag_exceeded, now),
-                // Only JSON encoding can fail: the payload is not JSON, so this subscriber can
-                // never receive it.
-                None => sub.client.request_close(Disconnect::INAPPROPRIATE_PROTOCOL),
+            // Evaluated only for subscribers that have a filter: the common case costs nothing.
+            let passes = sub.filter.as_ref().is_none_or(|f| f.matches(&publication.tags));
+            if !passes {
+                filtered += 1;
             }
+            let delivery = Delivery {
+                passes,
+                lag_exceeded,
+                now,
+            };
+            sub.client.deliver_publication(channel, &mut prepared, delivery);
         }
-        encodings
+        BroadcastStats {
+            encodings: prepared.encodings_made(),
+            filtered,
+        }
     }
 
     pub(crate) fn broadcast_join(&self, channel: &str, info: &ClientInfo) {

@@ -5,6 +5,9 @@
 //! subscription shards are the hot read path of every broadcast (see `broadcast.rs`).
 
 mod broadcast;
+mod prepared;
+
+pub(crate) use prepared::PreparedPublication;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
@@ -13,6 +16,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::client::ClientShared;
+use crate::tags_filter::CompiledFilter;
 
 const NUM_SHARDS: usize = 64;
 
@@ -33,6 +37,15 @@ struct ConnShard {
 pub(crate) struct Subscriber {
     pub(crate) client: Arc<ClientShared>,
     pub(crate) gen: u64,
+    /// The subscription's publication tags filter.
+    pub(crate) filter: Option<Arc<CompiledFilter>>,
+}
+
+/// What the broadcaster needs to know about a subscription beyond who holds it. Fixed for the
+/// subscription's lifetime, so kept in the hub entry and read without the client's lock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SubSettings {
+    pub(crate) filter: Option<Arc<CompiledFilter>>,
 }
 
 #[derive(Default)]
@@ -132,7 +145,13 @@ impl Hub {
 
     /// Adds (or replaces) the client's subscription to `channel`. Returns true when this is the
     /// channel's first local subscriber.
-    pub(crate) fn add_sub(&self, channel: &str, client: Arc<ClientShared>, gen: u64) -> bool {
+    pub(crate) fn add_sub(
+        &self,
+        channel: &str,
+        client: Arc<ClientShared>,
+        gen: u64,
+        settings: SubSettings,
+    ) -> bool {
         let mut shard = self.sub_shard(channel).write();
         let shard = &mut *shard;
         let (first, subs) = match shard.channels.get_mut(channel) {
@@ -140,7 +159,12 @@ impl Hub {
             None => (true, shard.channels.entry(channel.to_string()).or_default()),
         };
         let id = client.id.clone();
-        if subs.insert(id, Subscriber { client, gen }).is_none() {
+        let sub = Subscriber {
+            client,
+            gen,
+            filter: settings.filter,
+        };
+        if subs.insert(id, sub).is_none() {
             shard.num_subs += 1;
         }
         first

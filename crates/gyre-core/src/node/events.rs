@@ -28,8 +28,8 @@ impl BrokerEventHandler for NodeEvents {
         channel: &str,
         publication: Arc<Publication>,
         position: StreamPosition,
-        _delta: bool,
-        _prev: Option<Arc<Publication>>,
+        delta: bool,
+        prev: Option<Arc<Publication>>,
     ) {
         let Some(node) = self.node.upgrade() else {
             return;
@@ -45,8 +45,15 @@ impl BrokerEventHandler for NodeEvents {
             }
             _ => false,
         };
-        node.hub
-            .broadcast_publication(channel, &publication, &position, lag_exceeded);
+        // Brokers hand over the previous publication only for delta publishes; the flag is checked
+        // anyway so that one that always sends it cannot turn delta on for other publications.
+        let prev = prev.filter(|_| delta);
+        let stats =
+            node.hub
+                .broadcast_publication(channel, &publication, &position, prev.as_deref(), lag_exceeded);
+        if stats.filtered > 0 {
+            observer.tags_filter_dropped(channel, stats.filtered);
+        }
         observer.broadcast_duration("publication", started.elapsed());
     }
 

@@ -15,7 +15,7 @@ use crate::broker::{Broker, BrokerError, PublishResult};
 use crate::client::ClientShared;
 use crate::error::Error;
 use crate::handler::ClientHandler;
-use crate::hub::{shard_index, Hub};
+use crate::hub::{shard_index, Hub, SubSettings};
 use crate::observer::{NoopObserver, Observer};
 use crate::options::{PublishOptions, Target};
 use crate::presence::PresenceManager;
@@ -116,9 +116,10 @@ impl NodeInner {
         channel: &str,
         client: &Arc<ClientShared>,
         gen: u64,
+        settings: SubSettings,
     ) -> Result<(), BrokerError> {
         let _guard = self.sub_locks[shard_index(channel, NUM_SUB_LOCKS)].lock().await;
-        let first = self.hub.add_sub(channel, client.clone(), gen);
+        let first = self.hub.add_sub(channel, client.clone(), gen, settings);
         if first {
             if let Err(e) = self.broker.subscribe(&[channel.to_string()]).await {
                 self.hub.remove_sub(channel, &client.id, gen);
