@@ -344,3 +344,24 @@ pub struct SharedPollOptions {
     pub track_expired_extra_delay: Duration,
     pub publish_enabled: bool,
 }
+
+impl crate::Config {
+    /// Every proxy the configuration defines, enabled or not, named or not.
+    pub fn all_proxies(&self) -> impl Iterator<Item = &Proxy> {
+        let c = &self.channel.proxy;
+        [
+            &self.client.proxy.connect.proxy,
+            &self.client.proxy.refresh.proxy,
+            &c.subscribe,
+            &c.publish,
+            &c.sub_refresh,
+            &c.subscribe_stream,
+            &c.map_publish,
+            &c.map_remove,
+            &c.shared_poll_refresh,
+            &self.rpc.proxy,
+        ]
+        .into_iter()
+        .chain(self.proxies.iter().map(|p| &p.proxy))
+    }
+}

@@ -148,13 +148,17 @@ impl Node {
     /// `reader.read()` must be cancel-safe (it is raced against timers and close requests); a
     /// stream's `next()` or a channel's `recv()` is. After [`Node::shutdown`] started, a new
     /// connection is closed with 3001 at once.
-    pub async fn serve_connection(
+    ///
+    /// The connection is set up when this is called; the returned future runs it (spawn it, or
+    /// chain what must follow it, without wrapping it in another `async` block that would hold a
+    /// second copy of its state).
+    pub fn serve_connection(
         &self,
         transport: TransportInfo,
         reader: impl TransportReader,
         writer: impl TransportWriter,
-    ) {
-        crate::client::session::serve(self.inner.clone(), transport, reader, writer).await
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        crate::client::session::serve(self.inner.clone(), transport, reader, writer)
     }
 
     /// Publishes into a channel.
@@ -341,7 +345,7 @@ impl Node {
             };
             client.request_close(Disconnect::SHUTDOWN);
             closing.spawn(async move {
-                client.finished.cancelled().await;
+                client.wait_finished().await;
                 drop(permit);
             });
         }

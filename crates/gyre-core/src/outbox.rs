@@ -1,17 +1,18 @@
 //! A connection's byte-accounted outbox and the writer task that drains it.
 //!
 //! Producers (the hub broadcasting, the session replying) call [`Outbox::push`], which is
-//! synchronous and never blocks: an unbounded channel plus an atomic byte counter. When the queued
+//! synchronous and never blocks: a short critical section on a deque with a byte count. When the queued
 //! bytes exceed the limit the caller closes the connection with 3008; nothing is ever dropped
 //! silently. One writer task per connection owns the [`TransportWriter`] and writes batches of up to
 //! `max_messages_in_frame` messages, each batch under the transport's write timeout.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, watch};
+use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use crate::disconnect::Disconnect;
 use crate::transport::TransportWriter;
@@ -32,46 +33,48 @@ pub(crate) enum PushError {
     Overflow,
 }
 
-pub(crate) struct Outbox {
-    tx: mpsc::UnboundedSender<OutMsg>,
-    queued: Arc<AtomicUsize>,
-    max_bytes: usize,
-    closed: AtomicBool,
+/// The queue, its byte count and the writer's stop command share one lock: a push is a few
+/// dozen nanoseconds under it, and an idle connection holds no allocation at all (a tokio
+/// channel would keep a 32-slot block per connection).
+#[derive(Default)]
+struct Queue {
+    msgs: VecDeque<OutMsg>,
+    bytes: usize,
+    closed: bool,
+    stop: Option<WriterCmd>,
 }
 
-/// The writer's end of an outbox.
-pub(crate) struct OutboxReceiver {
-    rx: mpsc::UnboundedReceiver<OutMsg>,
-    queued: Arc<AtomicUsize>,
+pub(crate) struct Outbox {
+    queue: Mutex<Queue>,
+    /// Wakes the writer on a push or a stop command. `notify_one` keeps a permit when the writer
+    /// is busy, so no wake-up is lost.
+    notify: Notify,
+    max_bytes: usize,
 }
 
 impl Outbox {
     /// `max_bytes == 0` disables the limit.
-    pub(crate) fn new(max_bytes: usize) -> (Outbox, OutboxReceiver) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        (
-            Outbox {
-                tx,
-                queued: queued.clone(),
-                max_bytes,
-                closed: AtomicBool::new(false),
-            },
-            OutboxReceiver { rx, queued },
-        )
+    pub(crate) fn new(max_bytes: usize) -> Outbox {
+        Outbox {
+            queue: Mutex::new(Queue::default()),
+            notify: Notify::new(),
+            max_bytes,
+        }
     }
 
     /// Queues a message. The message is queued even when this returns `Overflow` (the limit is
     /// checked after adding, as the reference does), but the writer will not flush it.
     pub(crate) fn push(&self, msg: OutMsg) -> Result<(), PushError> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(PushError::Closed);
-        }
-        let len = msg.data.len();
-        let total = self.queued.fetch_add(len, Ordering::AcqRel) + len;
-        if self.tx.send(msg).is_err() {
-            return Err(PushError::Closed);
-        }
+        let total = {
+            let mut q = self.queue.lock();
+            if q.closed {
+                return Err(PushError::Closed);
+            }
+            q.bytes += msg.data.len();
+            q.msgs.push_back(msg);
+            q.bytes
+        };
+        self.notify.notify_one();
         if self.max_bytes > 0 && total > self.max_bytes {
             return Err(PushError::Overflow);
         }
@@ -80,12 +83,60 @@ impl Outbox {
 
     /// Refuses every later push.
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.queue.lock().closed = true;
+    }
+
+    /// Tells the writer to stop. The first command wins: a later, gentler close must not turn a
+    /// 3008 into a flush of the very backlog that caused it.
+    pub(crate) fn stop(&self, cmd: WriterCmd) {
+        {
+            let mut q = self.queue.lock();
+            q.closed = true;
+            if q.stop.is_some() {
+                return;
+            }
+            q.stop = Some(cmd);
+        }
+        self.notify.notify_one();
+    }
+
+    /// Moves up to `max` queued messages into `out`, or returns the stop command when there is
+    /// one (queued messages stay for a flush).
+    fn take(&self, out: &mut Vec<OutMsg>, max: usize) -> Option<WriterCmd> {
+        let mut q = self.queue.lock();
+        if let Some(cmd) = &q.stop {
+            return Some(cmd.clone());
+        }
+        take_locked(&mut q, out, max);
+        None
+    }
+
+    /// Like [`Outbox::take`] but ignores the stop command (flushing after a stop).
+    fn take_for_flush(&self, out: &mut Vec<OutMsg>, max: usize) {
+        take_locked(&mut self.queue.lock(), out, max);
+    }
+
+    /// A stop command that forbids flushing, if one arrived.
+    fn abort_requested(&self) -> Option<WriterCmd> {
+        self.queue.lock().stop.clone().filter(|c| !c.flush)
     }
 
     #[cfg(test)]
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.queued.load(Ordering::Acquire)
+        self.queue.lock().bytes
+    }
+}
+
+fn take_locked(q: &mut Queue, out: &mut Vec<OutMsg>, max: usize) {
+    let n = q.msgs.len().min(max);
+    for m in q.msgs.drain(..n) {
+        q.bytes -= m.data.len();
+        out.push(m);
+    }
+    // A drained queue gives its memory back: an idle connection should hold nothing for the
+    // burst it once saw, and the next push allocates a few slots again in tens of nanoseconds.
+    if q.msgs.is_empty() && q.msgs.capacity() > 0 {
+        q.msgs = VecDeque::new();
     }
 }
 
@@ -100,32 +151,10 @@ pub(crate) struct WriterCmd {
     pub(crate) final_message: Option<Bytes>,
 }
 
-/// Tells the writer task to stop. The first command wins: a later, gentler close must not turn a
-/// 3008 into a flush of the very backlog that caused it.
-pub(crate) struct WriterControl {
-    tx: watch::Sender<Option<WriterCmd>>,
-}
-
-impl WriterControl {
-    pub(crate) fn new() -> (WriterControl, watch::Receiver<Option<WriterCmd>>) {
-        let (tx, rx) = watch::channel(None);
-        (WriterControl { tx }, rx)
-    }
-
-    pub(crate) fn stop(&self, cmd: WriterCmd) {
-        self.tx.send_if_modified(|cur| {
-            if cur.is_none() {
-                *cur = Some(cmd);
-                true
-            } else {
-                false
-            }
-        });
-    }
-}
-
 /// What the writer reports back to its connection.
 pub(crate) trait WriterHooks: Send + Sync {
+    /// The queue this writer drains.
+    fn outbox(&self) -> &Outbox;
     /// A message of this kind and size reached the transport.
     fn sent(&self, kind: &'static str, size: usize);
     /// A write failed or timed out; the writer closes the transport with 3009 itself.
@@ -149,65 +178,38 @@ enum Written {
 /// Owns the transport writer until the connection ends.
 pub(crate) async fn run_writer<W: TransportWriter>(
     mut writer: W,
-    mut outbox: OutboxReceiver,
-    mut control: watch::Receiver<Option<WriterCmd>>,
     config: WriterConfig,
     hooks: Arc<dyn WriterHooks>,
 ) {
     let max_batch = config.max_batch.max(1);
+    let outbox = hooks.outbox();
     let mut msgs: Vec<OutMsg> = Vec::new();
-    let mut batch: Vec<Bytes> = Vec::new();
-    let gone = WriterCmd {
-        disconnect: None,
-        flush: false,
-        final_message: None,
-    };
     let cmd = loop {
-        if let Some(cmd) = control.borrow_and_update().clone() {
+        if let Some(cmd) = outbox.take(&mut msgs, max_batch) {
             break cmd;
         }
-        tokio::select! {
-            // A stop command is checked first so that a 3008 does not wait behind the backlog.
-            biased;
-            changed = control.changed() => {
-                if changed.is_err() {
-                    break gone;
-                }
-            }
-            n = outbox.rx.recv_many(&mut msgs, max_batch) => {
-                if n == 0 {
-                    break gone;
-                }
-                match write(&mut writer, &mut msgs, &mut batch, &outbox.queued, &config, &*hooks, Some(&mut control)).await {
-                    Written::Ok => {}
-                    Written::Failed => return fail(writer, &config, &*hooks).await,
-                    Written::Aborted(cmd) => break cmd,
-                }
-            }
+        if msgs.is_empty() {
+            // Idle: hold no buffers while waiting, however large the last burst was.
+            msgs = Vec::new();
+            outbox.notify.notified().await;
+            continue;
+        }
+        // Boxed: a write's state (timeout, abort watch) is only needed while it runs, and
+        // inlined it would sit in every idle connection's writer task.
+        match Box::pin(write(&mut writer, &mut msgs, &config, &*hooks, true)).await {
+            Written::Ok => {}
+            Written::Failed => return fail(writer, &config, &*hooks).await,
+            Written::Aborted(cmd) => break cmd,
         }
     };
     if cmd.flush {
         loop {
-            while msgs.len() < max_batch {
-                match outbox.rx.try_recv() {
-                    Ok(m) => msgs.push(m),
-                    Err(_) => break,
-                }
-            }
+            outbox.take_for_flush(&mut msgs, max_batch);
             if msgs.is_empty() {
                 break;
             }
             if !matches!(
-                write(
-                    &mut writer,
-                    &mut msgs,
-                    &mut batch,
-                    &outbox.queued,
-                    &config,
-                    &*hooks,
-                    None
-                )
-                .await,
+                Box::pin(write(&mut writer, &mut msgs, &config, &*hooks, false)).await,
                 Written::Ok
             ) {
                 return fail(writer, &config, &*hooks).await;
@@ -219,31 +221,19 @@ pub(crate) async fn run_writer<W: TransportWriter>(
             data,
             kind: "disconnect",
         }];
-        // The final message was never counted in the outbox, so count it before the write
-        // subtracts it again.
-        outbox.queued.fetch_add(last[0].data.len(), Ordering::AcqRel);
         if !matches!(
-            write(
-                &mut writer,
-                &mut last,
-                &mut batch,
-                &outbox.queued,
-                &config,
-                &*hooks,
-                None
-            )
-            .await,
+            Box::pin(write(&mut writer, &mut last, &config, &*hooks, false)).await,
             Written::Ok
         ) {
             return fail(writer, &config, &*hooks).await;
         }
     }
-    close(writer, cmd.disconnect, &config).await;
+    Box::pin(close(writer, cmd.disconnect, &config)).await;
 }
 
 async fn fail<W: TransportWriter>(writer: W, config: &WriterConfig, hooks: &dyn WriterHooks) {
     hooks.write_failed();
-    close(writer, Some(Disconnect::WRITE_ERROR), config).await;
+    Box::pin(close(writer, Some(Disconnect::WRITE_ERROR), config)).await;
 }
 
 /// Closing is bounded like a write: a peer that stopped reading must not keep the task alive.
@@ -255,54 +245,46 @@ async fn close<W: TransportWriter>(mut writer: W, disconnect: Option<Disconnect>
     }
 }
 
-/// Writes `msgs` as one batch. With `control`, a close without flush abandons the write: the
+/// Writes `msgs` as one batch. With `abortable`, a close without flush abandons the write: the
 /// transport is closed right after, so the partial frame is never followed by more data.
 async fn write<W: TransportWriter>(
     writer: &mut W,
     msgs: &mut Vec<OutMsg>,
-    batch: &mut Vec<Bytes>,
-    queued: &AtomicUsize,
     config: &WriterConfig,
     hooks: &dyn WriterHooks,
-    control: Option<&mut watch::Receiver<Option<WriterCmd>>>,
+    abortable: bool,
 ) -> Written {
-    batch.clear();
-    let mut bytes = 0;
-    for m in msgs.iter() {
-        bytes += m.data.len();
-        batch.push(m.data.clone());
-    }
-    queued.fetch_sub(bytes, Ordering::AcqRel);
+    let batch: Vec<Bytes> = msgs.iter().map(|m| m.data.clone()).collect();
     let write = async {
         if config.write_timeout.is_zero() {
-            writer.write_batch(batch).await.is_ok()
+            writer.write_batch(&batch).await.is_ok()
         } else {
             matches!(
-                tokio::time::timeout(config.write_timeout, writer.write_batch(batch)).await,
+                tokio::time::timeout(config.write_timeout, writer.write_batch(&batch)).await,
                 Ok(Ok(()))
             )
         }
     };
-    let outcome = match control {
-        None => {
-            if write.await {
-                Written::Ok
-            } else {
-                Written::Failed
+    let outcome = if abortable {
+        let outbox = hooks.outbox();
+        let aborted = async {
+            loop {
+                if let Some(cmd) = outbox.abort_requested() {
+                    return cmd;
+                }
+                // Pushes wake this too; the queue is looked at again after the write anyway.
+                outbox.notify.notified().await;
             }
+        };
+        tokio::select! {
+            biased;
+            cmd = aborted => Written::Aborted(cmd),
+            ok = write => if ok { Written::Ok } else { Written::Failed },
         }
-        Some(control) => {
-            tokio::select! {
-                biased;
-                abort = control.wait_for(|c| c.as_ref().is_some_and(|c| !c.flush)) => match abort {
-                    Ok(cmd) => Written::Aborted(cmd.clone().expect("checked by wait_for")),
-                    // The connection's state is gone: nothing will ever stop this writer but
-                    // the write itself, so treat it as a failure.
-                    Err(_) => Written::Failed,
-                },
-                ok = write => if ok { Written::Ok } else { Written::Failed },
-            }
-        }
+    } else if write.await {
+        Written::Ok
+    } else {
+        Written::Failed
     };
     if matches!(outcome, Written::Ok) {
         for m in msgs.iter() {
@@ -310,7 +292,6 @@ async fn write<W: TransportWriter>(
         }
     }
     msgs.clear();
-    batch.clear();
     outcome
 }
 
@@ -320,7 +301,7 @@ mod tests {
 
     #[test]
     fn push_accounts_bytes_and_reports_overflow() {
-        let (outbox, _rx) = Outbox::new(10);
+        let outbox = Outbox::new(10);
         let msg = |n: usize| OutMsg {
             data: Bytes::from(vec![b'x'; n]),
             kind: "test",
@@ -335,20 +316,46 @@ mod tests {
     }
 
     #[test]
-    fn writer_control_first_command_wins() {
-        let (ctl, rx) = WriterControl::new();
-        ctl.stop(WriterCmd {
+    fn first_stop_command_wins() {
+        let outbox = Outbox::new(0);
+        outbox.stop(WriterCmd {
             disconnect: Some(Disconnect::SLOW),
             flush: false,
             final_message: None,
         });
-        ctl.stop(WriterCmd {
+        outbox.stop(WriterCmd {
             disconnect: Some(Disconnect::SHUTDOWN),
             flush: true,
             final_message: None,
         });
-        let cmd = rx.borrow().clone().unwrap();
+        let mut out = Vec::new();
+        let cmd = outbox.take(&mut out, 16).unwrap();
         assert_eq!(cmd.disconnect, Some(Disconnect::SLOW));
         assert!(!cmd.flush);
+        assert_eq!(
+            outbox.push(OutMsg {
+                data: Bytes::from_static(b"x"),
+                kind: "t"
+            }),
+            Err(PushError::Closed)
+        );
+    }
+
+    #[test]
+    fn drained_queue_releases_its_memory() {
+        let outbox = Outbox::new(0);
+        for _ in 0..100 {
+            outbox
+                .push(OutMsg {
+                    data: Bytes::from_static(b"xy"),
+                    kind: "t",
+                })
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        while outbox.take(&mut out, 16).is_none() && outbox.queued_bytes() > 0 {}
+        assert_eq!(out.len(), 100);
+        assert_eq!(outbox.queued_bytes(), 0);
+        assert_eq!(outbox.queue.lock().msgs.capacity(), 0);
     }
 }

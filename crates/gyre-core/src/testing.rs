@@ -328,7 +328,7 @@ fn filter_to_json(node: &gyre_protocol::FilterNode) -> serde_json::Value {
 /// A [`ClientRef`] not attached to any node, for unit tests of handlers. It has the given
 /// transport, user and connection info and no subscriptions; pushes to it go nowhere.
 pub fn client_ref(transport: TransportInfo, user: &str, info: Bytes) -> ClientRef {
-    let (shared, _parts) = ClientShared::new(transport, 0);
+    let shared = ClientShared::new(transport, 0);
     {
         let mut state = shared.state.lock();
         state.user = user.to_string();

@@ -1,17 +1,21 @@
 //! Client transports as axum routes.
 //!
-//! * [`websocket_router`]: the bidirectional WebSocket endpoint. One task per connection owns the
-//!   socket; the session reads and the core's writer writes through channels to it (see
-//!   `websocket/socket.rs`).
+//! * [`websocket_router`]: the bidirectional WebSocket endpoint. The session reads and the core's
+//!   writer writes straight on the socket (see `websocket/conn.rs`).
+//! * [`serve_http`]: the HTTP/1.1 accept loop every router here is served by.
 //! * [`origin_allowed`] / [`OriginChecker`]: Centrifugo's `client.allowed_origins` rule, shared
 //!   with the HTTP transports.
 #![forbid(unsafe_code)]
 
+mod headers;
+mod http_server;
 mod origin;
 mod websocket;
 
 use gyre_config::SharedConfig;
 use gyre_core::Node;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 pub use origin::OriginChecker;
 
@@ -30,4 +34,11 @@ pub fn websocket_router(node: Node, config: SharedConfig) -> axum::Router {
 /// Compiles the patterns on each call: keep an [`OriginChecker`] for repeated checks.
 pub fn origin_allowed(origin: Option<&str>, allowed: &[String]) -> bool {
     OriginChecker::new(allowed).allows(origin)
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then waits (bounded) for in-flight
+/// requests. HTTP/1.1 with a 10 s header read timeout; upgraded WebSockets are not waited for
+/// (the node closes them).
+pub async fn serve_http(listener: TcpListener, router: axum::Router, shutdown: CancellationToken) {
+    http_server::accept_loop(listener, router, shutdown).await
 }

@@ -35,9 +35,11 @@ async fn serve(config: Config) -> Server {
     let app = gyre_transport::websocket_router(node.clone(), shared);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    tokio::spawn(gyre_transport::serve_http(
+        listener,
+        app,
+        tokio_util::sync::CancellationToken::new(),
+    ));
     Server { addr, node }
 }
 

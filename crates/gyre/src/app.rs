@@ -286,7 +286,7 @@ async fn serve(
     let local = listener.local_addr()?;
     // Test harnesses parse this line to find the port when started with `-p 0`.
     tracing::info!(address = %local, "HTTP server listening");
-    servers.spawn(crate::http_server::accept_loop(listener, router, shutdown));
+    servers.spawn(gyre_transport::serve_http(listener, router, shutdown));
     Ok(())
 }
 

@@ -11,7 +11,6 @@ mod app;
 mod cli;
 mod commands;
 mod config_load;
-mod http_server;
 mod logging;
 mod metrics;
 

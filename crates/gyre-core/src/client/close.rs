@@ -26,7 +26,8 @@ impl Session {
         let advice = (!peer_gone).then(|| disconnect.clone());
         self.client.stop_writer(advice, flush);
         for (channel, ch) in channels {
-            self.cleanup_channel(&channel, ch, &user, conn_info.clone()).await;
+            self.cleanup_channel(&channel, *ch, &user, conn_info.clone())
+                .await;
         }
         let observer = self.node.observer();
         if !peer_gone {

@@ -8,6 +8,7 @@ mod deliver;
 pub(crate) mod delta;
 mod dispatch;
 mod history;
+mod join;
 mod position;
 mod presence;
 mod publish;
@@ -20,17 +21,17 @@ mod subscribe;
 mod timers;
 mod unsubscribe;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot, watch, Notify};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{oneshot, Notify};
 
 use crate::disconnect::{Disconnect, Unsubscribe};
 use crate::error::Error;
 use crate::options::SubscribeOptions;
-use crate::outbox::{Outbox, OutboxReceiver, PushError, WriterCmd, WriterControl};
+use crate::outbox::{Outbox, PushError, WriterCmd};
 use crate::transport::TransportInfo;
 use gyre_protocol::json::{self, DataMode};
 use gyre_protocol::{codec, EncodeError, ProtocolType, Push, Reply};
@@ -226,28 +227,22 @@ pub(crate) struct ClientShared {
     pub(crate) key: PreparedKey,
     /// Byte limit of the outbox, reused as the limit of a pending subscription's buffer.
     max_queue: usize,
-    outbox: Outbox,
+    pub(crate) outbox: Outbox,
     pub(crate) state: Mutex<ClientState>,
     close: Mutex<Option<Disconnect>>,
-    close_notify: Notify,
-    writer: WriterControl,
-    ops: mpsc::UnboundedSender<SessionOp>,
-    /// Cancelled when the session has finished its teardown.
-    pub(crate) finished: CancellationToken,
-}
-
-/// The ends of a new connection's channels, owned by the session and writer tasks.
-pub(crate) struct ClientParts {
-    pub(crate) outbox: OutboxReceiver,
-    pub(crate) writer: watch::Receiver<Option<WriterCmd>>,
-    pub(crate) ops: mpsc::UnboundedReceiver<SessionOp>,
+    /// Wakes the session for a close request or a queued op.
+    pub(crate) wake: Notify,
+    /// Requests from other tasks, handled by the session in order. `None` once the session has
+    /// ended. A plain deque rather than a channel: idle connections then hold no allocation.
+    ops: Mutex<Option<VecDeque<SessionOp>>>,
+    /// Set (and `finished_notify` fired) when the connection's teardown is complete. Not a
+    /// `CancellationToken`: that is a separate allocation per connection.
+    finished: std::sync::atomic::AtomicBool,
+    finished_notify: Notify,
 }
 
 impl ClientShared {
-    pub(crate) fn new(transport: TransportInfo, max_queue: usize) -> (Arc<ClientShared>, ClientParts) {
-        let (outbox, outbox_rx) = Outbox::new(max_queue);
-        let (writer, writer_rx) = WriterControl::new();
-        let (ops_tx, ops_rx) = mpsc::unbounded_channel();
+    pub(crate) fn new(transport: TransportInfo, max_queue: usize) -> Arc<ClientShared> {
         let session = if transport.unidirectional || transport.emulation {
             uuid::Uuid::new_v4().to_string()
         } else {
@@ -258,26 +253,20 @@ impl ClientShared {
             unidirectional: transport.unidirectional,
             form: PayloadForm::Plain,
         };
-        let shared = Arc::new(ClientShared {
+        Arc::new(ClientShared {
             id: Arc::from(uuid::Uuid::new_v4().to_string()),
             session,
             transport,
             key,
             max_queue,
-            outbox,
+            outbox: Outbox::new(max_queue),
             state: Mutex::new(ClientState::new()),
             close: Mutex::new(None),
-            close_notify: Notify::new(),
-            writer,
-            ops: ops_tx,
-            finished: CancellationToken::new(),
-        });
-        let parts = ClientParts {
-            outbox: outbox_rx,
-            writer: writer_rx,
-            ops: ops_rx,
-        };
-        (shared, parts)
+            wake: Notify::new(),
+            ops: Mutex::new(Some(VecDeque::new())),
+            finished: std::sync::atomic::AtomicBool::new(false),
+            finished_notify: Notify::new(),
+        })
     }
 
     pub(crate) fn client_ref(self: &Arc<Self>) -> ClientRef {
@@ -323,15 +312,11 @@ impl ClientShared {
             self.stop_writer(Some(disconnect), false);
         }
         // `notify_one` keeps a permit when the session is busy, so the request is never missed.
-        self.close_notify.notify_one();
+        self.wake.notify_one();
     }
 
     pub(crate) fn close_requested(&self) -> Option<Disconnect> {
         self.close.lock().clone()
-    }
-
-    pub(crate) async fn close_signal(&self) {
-        self.close_notify.notified().await
     }
 
     /// Tells the writer how to end. Transports without close frames get a `disconnect` push first.
@@ -347,15 +332,61 @@ impl ClientShared {
             }
             _ => None,
         };
-        self.writer.stop(WriterCmd {
+        self.outbox.stop(WriterCmd {
             disconnect,
             flush,
             final_message,
         });
     }
 
+    /// The connection's teardown is complete.
+    pub(crate) fn mark_finished(&self) {
+        self.finished.store(true, std::sync::atomic::Ordering::Release);
+        self.finished_notify.notify_waiters();
+    }
+
+    /// Waits until [`ClientShared::mark_finished`] was called.
+    pub(crate) async fn wait_finished(&self) {
+        loop {
+            let notified = self.finished_notify.notified();
+            tokio::pin!(notified);
+            // Registered before the flag is read, so a finish in between still wakes us.
+            notified.as_mut().enable();
+            if self.finished.load(std::sync::atomic::Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Queues an op for the session; `false` (and the op dropped) when the session has ended.
     pub(crate) fn send_op(&self, op: SessionOp) -> bool {
-        self.ops.send(op).is_ok()
+        {
+            let mut ops = self.ops.lock();
+            let Some(queue) = ops.as_mut() else {
+                return false;
+            };
+            queue.push_back(op);
+        }
+        self.wake.notify_one();
+        true
+    }
+
+    /// The next queued op, for the session.
+    pub(crate) fn next_op(&self) -> Option<SessionOp> {
+        let mut ops = self.ops.lock();
+        let queue = ops.as_mut()?;
+        let op = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 0 {
+            *queue = VecDeque::new();
+        }
+        op
+    }
+
+    /// Refuses later ops and drops queued ones (their callers see the completion sender dropped).
+    pub(crate) fn close_ops(&self) {
+        let dropped = self.ops.lock().take();
+        drop(dropped);
     }
 
     /// Whether this client receives join/leave pushes of `channel`.

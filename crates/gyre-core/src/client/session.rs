@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::timers::Timers;
@@ -14,20 +13,25 @@ use super::{ClientShared, SessionOp};
 use crate::clock;
 use crate::disconnect::Disconnect;
 use crate::node::inner::NodeInner;
-use crate::outbox::{run_writer, WriterConfig, WriterHooks};
+use crate::outbox::{run_writer, Outbox, WriterConfig, WriterHooks};
 use crate::transport::{ReadError, TransportInfo, TransportReader, TransportWriter};
 use gyre_protocol::codec;
 
 /// Reports the writer's events to the connection and the observer.
 struct Hooks {
-    node: Arc<NodeInner>,
+    /// Taken once per connection: the node's observer sits behind a lock, and every message
+    /// sent is reported. (An observer is installed before serving, not swapped per message.)
+    observer: Arc<dyn crate::observer::Observer>,
     client: Arc<ClientShared>,
 }
 
 impl WriterHooks for Hooks {
+    fn outbox(&self) -> &Outbox {
+        &self.client.outbox
+    }
+
     fn sent(&self, kind: &'static str, size: usize) {
-        self.node
-            .observer()
+        self.observer
             .transport_message_sent(self.client.transport.name, kind, size);
     }
 
@@ -36,42 +40,54 @@ impl WriterHooks for Hooks {
     }
 }
 
-/// Runs one connection to its end.
-pub(crate) async fn serve<R: TransportReader, W: TransportWriter>(
+/// Sets up one connection and returns the future that runs it to its end.
+///
+/// Setup happens here, outside the future, so that the future captures each piece once: an
+/// `async fn` keeps its arguments in the future even after moving them on, and every live
+/// connection pays for that space.
+pub(crate) fn serve<R: TransportReader, W: TransportWriter>(
     node: Arc<NodeInner>,
     transport: TransportInfo,
     mut reader: R,
     writer: W,
-) {
-    let _tracked = node.tasks.token();
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let tracked = node.tasks.token();
     let write_timeout = transport.write_timeout;
-    let (client, parts) = ClientShared::new(transport, node.config.client_queue_max_size);
+    let client = ClientShared::new(transport, node.config.client_queue_max_size);
     let hooks = Arc::new(Hooks {
-        node: node.clone(),
+        observer: node.observer(),
         client: client.clone(),
     });
     let config = WriterConfig {
         max_batch: node.config.max_messages_in_frame,
         write_timeout,
     };
-    let writer_task = node
-        .tasks
-        .spawn(run_writer(writer, parts.outbox, parts.writer, config, hooks));
+    // The writer runs in the session's task (joined, not spawned): one task per connection
+    // instead of two saves a task allocation for every idle connection, and the writer still
+    // never waits for a command to finish, nor a command for a write.
+    let writer = run_writer(writer, config, hooks);
     if node.is_shutting_down() {
         client.request_close(Disconnect::SHUTDOWN);
     }
-    let mut session = Session::new(node, client.clone(), parts.ops);
-    let disconnect = session.run(&mut reader).await;
-    session.finish(disconnect).await;
-    let _ = writer_task.await;
-    client.finished.cancel();
+    let mut session = Session::new(node, client);
+    let client = session.client.clone();
+    let session = async move {
+        let disconnect = session.run(&mut reader).await;
+        // Teardown runs once per connection and its future is large: boxing it keeps every idle
+        // connection's task small.
+        Box::pin(session.finish(disconnect)).await;
+        session.client.close_ops();
+    };
+    super::join::Join::new(session, writer, move || {
+        drop(tracked);
+        client.mark_finished();
+    })
 }
 
 /// What the session knows that nobody else needs to: owned by the session task alone.
 pub(crate) struct Session {
     pub(super) node: Arc<NodeInner>,
     pub(super) client: Arc<ClientShared>,
-    ops: mpsc::UnboundedReceiver<SessionOp>,
     /// `connect` succeeded (the client is in the hub).
     pub(super) authenticated: bool,
     /// `connect` failed: no further command is processed.
@@ -88,11 +104,7 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    fn new(
-        node: Arc<NodeInner>,
-        client: Arc<ClientShared>,
-        ops: mpsc::UnboundedReceiver<SessionOp>,
-    ) -> Session {
+    fn new(node: Arc<NodeInner>, client: Arc<ClientShared>) -> Session {
         let mut timers = Timers::default();
         let stale = node.config.stale_close_delay;
         if !stale.is_zero() {
@@ -101,7 +113,6 @@ impl Session {
         Session {
             node,
             client,
-            ops,
             authenticated: false,
             unusable: false,
             client_side_refresh: false,
@@ -126,6 +137,10 @@ impl Session {
     }
 
     /// The main loop; returns why the connection ends.
+    ///
+    /// Only waiting happens inline here. Everything that does work (commands, ops, timers) runs
+    /// in a boxed future: inlined, their state machines would make every idle connection's task
+    /// as large as the largest command handler.
     async fn run<R: TransportReader>(&mut self, reader: &mut R) -> Disconnect {
         let sleep = tokio::time::sleep_until(clock::far_future());
         tokio::pin!(sleep);
@@ -133,6 +148,10 @@ impl Session {
         loop {
             if let Some(d) = self.client.close_requested() {
                 return d;
+            }
+            if let Some(op) = self.client.next_op() {
+                Box::pin(self.handle_op(op)).await;
+                continue;
             }
             let next = self.timers.next();
             let deadline = next.map(|(at, _)| at);
@@ -142,13 +161,12 @@ impl Session {
             }
             tokio::select! {
                 biased;
-                _ = self.client.close_signal() => {}
+                _ = self.client.wake.notified() => {}
                 _ = self.node.shutdown.cancelled() => self.close(Disconnect::SHUTDOWN),
-                Some(op) = self.ops.recv() => self.handle_op(op).await,
                 _ = &mut sleep, if next.is_some() => {
                     armed = None;
                     if let Some((_, kind)) = next {
-                        self.fire_timer(kind).await;
+                        Box::pin(self.fire_timer(kind)).await;
                     }
                 }
                 frame = reader.read() => match frame {
@@ -160,7 +178,7 @@ impl Session {
                     }
                     // After a failed connect frames are read only to notice the peer closing.
                     Some(Ok(_)) if self.unusable => {}
-                    Some(Ok(frame)) => self.handle_frame(frame).await,
+                    Some(Ok(frame)) => Box::pin(self.handle_frame(frame)).await,
                 },
             }
         }
@@ -232,5 +250,59 @@ impl Session {
                     .await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestHandler;
+    use crate::{Node, NodeConfig};
+
+    struct NoReader;
+    #[async_trait::async_trait]
+    impl TransportReader for NoReader {
+        async fn read(&mut self) -> Option<Result<Bytes, ReadError>> {
+            None
+        }
+    }
+    struct NoWriter;
+    #[async_trait::async_trait]
+    impl TransportWriter for NoWriter {
+        async fn write_batch(&mut self, _: &[Bytes]) -> Result<(), std::io::Error> {
+            Ok(())
+        }
+        async fn close(&mut self, _: Option<Disconnect>) {}
+    }
+
+    /// Every live connection keeps these futures in its tasks, so their size is memory per
+    /// connection. Command handling is boxed (allocated only while a command runs); if someone
+    /// inlines a handler again, this fails instead of the idle-memory benchmark quietly growing.
+    #[tokio::test]
+    async fn idle_connection_futures_stay_small() {
+        let node = Node::new(NodeConfig::default(), Arc::new(TestHandler::default()));
+        let info = crate::testing::transport_info(gyre_protocol::ProtocolType::Json);
+        let session = serve(node.inner.clone(), info, NoReader, NoWriter);
+        let session_size = std::mem::size_of_val(&session);
+        let client = ClientShared::new(
+            crate::testing::transport_info(gyre_protocol::ProtocolType::Json),
+            0,
+        );
+        let hooks = Arc::new(Hooks {
+            observer: node.inner.observer(),
+            client,
+        });
+        let writer = run_writer(
+            NoWriter,
+            WriterConfig {
+                max_batch: 16,
+                write_timeout: Duration::from_secs(1),
+            },
+            hooks,
+        );
+        let writer_size = std::mem::size_of_val(&writer);
+        eprintln!("connection future (session + writer) {session_size} B, writer part {writer_size} B");
+        assert!(session_size <= 1152, "connection future is {session_size} bytes");
+        assert!(writer_size <= 400, "writer future is {writer_size} bytes");
     }
 }

@@ -27,7 +27,9 @@ pub(crate) struct ClientState {
     pub(crate) meta: Option<Bytes>,
     /// Unix seconds; 0 = never expires.
     pub(crate) exp: i64,
-    pub(crate) channels: HashMap<String, ChannelState>,
+    /// Boxed: a map allocates room for several entries at once, and most connections have one or
+    /// two subscriptions; boxing keeps that room at a pointer per slot.
+    pub(crate) channels: HashMap<String, Box<ChannelState>>,
 }
 
 impl ClientState {
@@ -104,8 +106,8 @@ pub(crate) struct ChannelState {
 }
 
 impl ChannelState {
-    pub(crate) fn reserved(gen: u64) -> ChannelState {
-        ChannelState {
+    pub(crate) fn reserved(gen: u64) -> Box<ChannelState> {
+        Box::new(ChannelState {
             gen,
             phase: Phase::Pending {
                 buffer: Vec::new(),
@@ -126,7 +128,7 @@ impl ChannelState {
             history_meta_ttl: None,
             delta: false,
             delta_base: None,
-        }
+        })
     }
 
     pub(crate) fn is_live(&self) -> bool {

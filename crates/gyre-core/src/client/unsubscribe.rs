@@ -75,7 +75,7 @@ impl Session {
             let ch = state.channels.remove(channel).expect("checked above");
             (ch, state.user.clone(), state.info.clone())
         };
-        self.cleanup_channel(channel, ch, &user, conn_info).await;
+        self.cleanup_channel(channel, *ch, &user, conn_info).await;
         true
     }
 

@@ -1,39 +1,39 @@
 //! The bidirectional WebSocket endpoint (`websocket.handler_prefix`).
 
+mod conn;
+mod frame;
+mod handshake;
+mod io;
 mod negotiate;
-mod socket;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{RawQuery, State};
-use axum::http::header::{HeaderValue, ORIGIN, SEC_WEBSOCKET_PROTOCOL};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{
+    HeaderValue, CONNECTION, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::any;
 use axum::Router;
+use futures_util::FutureExt;
+use hyper::upgrade::OnUpgrade;
 
 use gyre_config::{SharedConfig, Snapshot};
 use gyre_core::{Node, TransportInfo};
 
 use crate::origin::OriginCache;
+use conn::{NativePing, Settings};
 use negotiate::{negotiate, Negotiated};
-use socket::{NativePing, SocketSettings};
 
 pub(crate) use negotiate::route_path;
 
 const DEFAULT_MESSAGE_SIZE_LIMIT: usize = 65536;
 const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Go's WebSocket library reads in 4 KiB chunks by default; tungstenite would allocate 128 KiB
-/// per connection up front.
-const DEFAULT_READ_BUFFER: usize = 4096;
-/// Room for control frames next to the largest data frame in tungstenite's write buffer.
-const WRITE_BUFFER_SLACK: usize = 64 * 1024;
-/// Write-buffer bound when `client.queue_max_size` is 0 (unlimited queue).
-const UNLIMITED_QUEUE_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 const DEFAULT_FRAME_PING_INTERVAL: Duration = Duration::from_secs(25);
 const DEFAULT_FRAME_PONG_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -54,67 +54,89 @@ pub(crate) fn router(node: Node, config: SharedConfig) -> Router {
         config,
         origins: OriginCache::default(),
     });
-    Router::new().route(&path, get(upgrade_handler)).with_state(state)
+    // Every method reaches the handler: a non-GET upgrade gets Go's answer (400 or 405).
+    Router::new().route(&path, any(upgrade_handler)).with_state(state)
 }
 
-async fn upgrade_handler(
-    State(state): State<Arc<WsState>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    // Malformed upgrades are refused first, as Go's upgrader does before checking the origin.
-    let upgrade = match upgrade {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
-    };
+/// A refused upgrade, with the version header Go's upgrader puts on every refusal.
+fn reject(status: StatusCode) -> Response {
+    let text = format!("{}\n", status.canonical_reason().unwrap_or(""));
+    let mut response = (status, text).into_response();
+    response
+        .headers_mut()
+        .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    response
+}
+
+async fn upgrade_handler(State(state): State<Arc<WsState>>, mut request: Request) -> Response {
+    let headers = request.headers();
+    if let Err(status) = handshake::check(request.method(), headers) {
+        return reject(status);
+    }
     let snapshot = state.config.load_full();
     let origin = headers.get(ORIGIN).map(|v| String::from_utf8_lossy(v.as_bytes()));
     if !state.origins.checker(&snapshot).allows(origin.as_deref()) {
         tracing::info!(origin = ?origin, "request Origin is not authorized");
-        return (StatusCode::FORBIDDEN, "Forbidden\n").into_response();
+        return reject(StatusCode::FORBIDDEN);
     }
-
+    let accept = match handshake::accept_key(headers) {
+        Ok(accept) => accept,
+        Err(status) => return reject(status),
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        // Not a connection hyper can hand over (HTTP/2, or a test harness without upgrades).
+        return reject(StatusCode::UPGRADE_REQUIRED);
+    };
+    let headers = request.headers();
+    let query = request.uri().query();
     let offered = headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim);
-    let negotiated = negotiate(query.as_deref(), offered);
+    let negotiated = negotiate(query, offered);
     let limits = Limits::from_snapshot(&snapshot);
-    let mut upgrade = upgrade
-        .read_buffer_size(limits.read_buffer)
-        .write_buffer_size(0)
-        .max_write_buffer_size(limits.write_buffer)
-        .max_message_size(limits.message_size)
-        .max_frame_size(limits.message_size)
-        .accept_unmasked_frames(false);
-    if let Some(subprotocol) = negotiated.subprotocol {
-        upgrade.set_selected_protocol(HeaderValue::from_static(subprotocol));
-    }
-
-    let info = transport_info(&negotiated, &limits, &headers);
-    let settings = SocketSettings {
+    let info = transport_info(&negotiated, &limits, headers, &snapshot);
+    let settings = Settings {
         protocol: negotiated.protocol,
+        max_message_size: limits.message_size,
         write_timeout: limits.write_timeout,
         native_ping: negotiated.frame_ping_pong.then(|| native_ping(&snapshot)),
     };
     let node = state.node.clone();
-    upgrade
-        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade error"))
-        .on_upgrade(move |socket| async move {
-            let (reader, writer, socket_task) = socket::start(socket, settings);
-            tokio::join!(node.serve_connection(info, reader, writer), socket_task);
-        })
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade error");
+                return;
+            }
+        };
+        let (io, initial) = io::Io::from_upgraded(upgraded);
+        let (reader, writer, shared) = conn::start(io, initial, settings);
+        // A task of its own holding just the connection (this one ends here): awaited from
+        // this block, the connection's future would sit next to this block's own state.
+        let connection = node.serve_connection(info, reader, writer);
+        tokio::spawn(connection.then(move |()| async move { shared.finish().await }));
+    });
+
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let out = response.headers_mut();
+    out.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    out.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    out.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    if let Some(subprotocol) = negotiated.subprotocol {
+        out.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(subprotocol));
+    }
+    response
 }
 
 /// Size and time limits of one connection, from `websocket.*` and `client.queue_max_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Limits {
     message_size: usize,
-    read_buffer: usize,
-    write_buffer: usize,
     write_timeout: Duration,
 }
 
@@ -122,12 +144,6 @@ impl Limits {
     fn from_snapshot(snapshot: &Snapshot) -> Limits {
         let ws = &snapshot.config.websocket;
         let message_size = positive(ws.message_size_limit).unwrap_or(DEFAULT_MESSAGE_SIZE_LIMIT);
-        let read_buffer = positive(ws.read_buffer_size).unwrap_or(DEFAULT_READ_BUFFER);
-        // The write buffer only grows while the peer does not read; the outbox (bounded by
-        // `client.queue_max_size`) hands over at most that much at once. Bounding it keeps a
-        // ping flood from queueing pongs without limit.
-        let queue = positive(snapshot.config.client.queue_max_size).unwrap_or(UNLIMITED_QUEUE_WRITE_BUFFER);
-        let write_buffer = queue.max(message_size) + WRITE_BUFFER_SLACK;
         let write_timeout = if ws.write_timeout.is_zero() {
             DEFAULT_WRITE_TIMEOUT
         } else {
@@ -135,8 +151,6 @@ impl Limits {
         };
         Limits {
             message_size,
-            read_buffer,
-            write_buffer,
             write_timeout,
         }
     }
@@ -155,7 +169,12 @@ fn native_ping(snapshot: &Snapshot) -> NativePing {
     }
 }
 
-fn transport_info(negotiated: &Negotiated, limits: &Limits, headers: &HeaderMap) -> TransportInfo {
+fn transport_info(
+    negotiated: &Negotiated,
+    limits: &Limits,
+    headers: &HeaderMap,
+    snapshot: &Snapshot,
+) -> TransportInfo {
     TransportInfo {
         name: "websocket",
         protocol: negotiated.protocol,
@@ -163,17 +182,22 @@ fn transport_info(negotiated: &Negotiated, limits: &Limits, headers: &HeaderMap)
         emulation: false,
         disconnect_push: false,
         app_level_ping: !negotiated.frame_ping_pong,
-        headers: header_map(headers),
+        headers: header_map(headers, |name| crate::headers::retained(snapshot, name)),
         max_message_size: limits.message_size,
         write_timeout: limits.write_timeout,
     }
 }
 
-/// Request headers with lower-case names (as `HeaderMap` stores them); repeated headers are
-/// joined with ", ", headers that are not UTF-8 are left out.
-fn header_map(headers: &HeaderMap) -> HashMap<String, String> {
-    let mut out: HashMap<String, String> = HashMap::with_capacity(headers.keys_len());
+/// The request headers some part of the server reads later, with lower-case names (as `HeaderMap`
+/// stores them); repeated headers are joined with ", ", headers that are not UTF-8 are left out.
+/// Keeping only those matters: a browser sends a kilobyte of headers, and every connection would
+/// carry them for its whole life.
+fn header_map(headers: &HeaderMap, keep: impl Fn(&str) -> bool) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
     for (name, value) in headers {
+        if !keep(name.as_str()) {
+            continue;
+        }
         let Ok(value) = value.to_str() else { continue };
         out.entry(name.as_str().to_owned())
             .and_modify(|v| {
@@ -196,8 +220,6 @@ mod tests {
         let mut config = Config::default();
         let defaults = Limits::from_snapshot(&Snapshot::new(config.clone()).unwrap());
         assert_eq!(defaults.message_size, 65536);
-        assert_eq!(defaults.read_buffer, 4096);
-        assert_eq!(defaults.write_buffer, 1_048_576 + WRITE_BUFFER_SLACK);
         assert_eq!(defaults.write_timeout, Duration::from_secs(1));
 
         config.websocket.message_size_limit = 0;
@@ -206,18 +228,12 @@ mod tests {
         let zeroed = Limits::from_snapshot(&Snapshot::new(config.clone()).unwrap());
         assert_eq!(zeroed.message_size, 65536);
         assert_eq!(zeroed.write_timeout, Duration::from_secs(1));
-        assert_eq!(
-            zeroed.write_buffer,
-            UNLIMITED_QUEUE_WRITE_BUFFER + WRITE_BUFFER_SLACK
-        );
 
         config.websocket.message_size_limit = 2_000_000;
         config.client.queue_max_size = 1000;
         config.websocket.read_buffer_size = 512;
         let custom = Limits::from_snapshot(&Snapshot::new(config).unwrap());
         assert_eq!(custom.message_size, 2_000_000);
-        assert_eq!(custom.read_buffer, 512);
-        assert_eq!(custom.write_buffer, 2_000_000 + WRITE_BUFFER_SLACK);
     }
 
     #[test]
@@ -227,7 +243,9 @@ mod tests {
         headers.append("accept", HeaderValue::from_static("a"));
         headers.append("accept", HeaderValue::from_static("b"));
         headers.append("x-bin", HeaderValue::from_bytes(b"\xff").unwrap());
-        let map = header_map(&headers);
+        let map = header_map(&headers, |name| name != "x-skip");
+        headers.append("x-skip", HeaderValue::from_static("1"));
+        assert!(!header_map(&headers, |name| name != "x-skip").contains_key("x-skip"));
         assert_eq!(map.get("x-user-id").map(String::as_str), Some("17"));
         assert_eq!(map.get("accept").map(String::as_str), Some("a, b"));
         assert!(!map.contains_key("x-bin"));
