@@ -8,8 +8,8 @@
 //!   bidirectional connection receives), with 100 B and 4 KiB of data, info and an offset.
 //! * `encode/connect_reply`, `encode/subscribe_reply`: the replies that follow a handshake.
 //! * `decode/*`: a connect command, a subscribe command and one frame of 16 publish commands
-//!   (JSON lines joined by `\n`, Protobuf varint-delimited), decoded as the session does it
-//!   (`bytes` fields zero-copy from the frame).
+//!   (JSON lines joined by `\n`, Protobuf varint-delimited), decoded as the session does it:
+//!   one command at a time from `iter_commands_shared` (`bytes` fields zero-copy from the frame).
 //! * `frame/16_messages`: joining 16 encoded 100 B publication pushes into one WebSocket frame.
 //!
 //! Throughput is bytes of the encoded message or frame (input for decode, output for encode).
@@ -20,7 +20,7 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use prost::Message as _;
 
-use gyre_protocol::codec::{decode_commands_shared, encode_reply, frame_messages};
+use gyre_protocol::codec::{decode_commands_shared, encode_reply, frame_messages, iter_commands_shared};
 use gyre_protocol::{
     ClientInfo, Command, ConnectRequest, ConnectResult, ProtocolType, Publication, PublishRequest, Push,
     Reply, SubscribeRequest, SubscribeResult,
@@ -224,7 +224,12 @@ fn bench_decode(c: &mut Criterion) {
             assert_eq!(&decoded, commands, "{name} {proto:?}");
             group.throughput(Throughput::Bytes(frame.len() as u64));
             group.bench_with_input(BenchmarkId::new(*name, proto.as_str()), &frame, |b, frame| {
-                b.iter(|| decode_commands_shared(proto, black_box(frame), MAX_MESSAGE).expect("decodable"));
+                // One command at a time, as the session consumes a frame: no Vec of commands.
+                b.iter(|| {
+                    for command in iter_commands_shared(proto, black_box(frame), MAX_MESSAGE) {
+                        black_box(command.expect("decodable"));
+                    }
+                });
             });
         }
     }
