@@ -1,12 +1,16 @@
 //! Throughput of `fossil::create` (and `apply`) on publication-sized payloads.
 //!
 //!     cargo bench -p gyre-protocol --bench fossil
+//!     cargo bench -p gyre-protocol --bench fossil -- --warm-up-time 1 --measurement-time 3
 //!
-//! A plain timing loop rather than criterion: the numbers only need to be good enough to spot a
-//! regression by eye, and this keeps the crate free of a heavy dev-dependency. Not run in CI.
+//! Payloads are JSON-ish channel snapshots of 1 KiB and 64 KiB; the target is the same snapshot
+//! with four bytes changed (`similar`, the case delta compression exists for), the source itself
+//! (`identical`) or a different snapshot reversed (`unrelated`, the worst case: no match, every
+//! position hashed). Throughput is bytes of target per second. Not run in CI.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use gyre_protocol::fossil::{apply, create};
 
@@ -33,49 +37,40 @@ fn next_version(source: &[u8]) -> Vec<u8> {
     target
 }
 
-fn time(label: &str, bytes: usize, mut f: impl FnMut()) {
-    // Calibrate to roughly half a second per measurement.
-    let mut iters = 1_u64;
-    loop {
-        let start = Instant::now();
-        for _ in 0..iters {
-            f();
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= Duration::from_millis(500) {
-            let per = elapsed / iters as u32;
-            let mib_s = bytes as f64 * iters as f64 / elapsed.as_secs_f64() / (1 << 20) as f64;
-            println!("{label:<40} {per:>10.2?}/op {mib_s:>9.1} MiB/s of target");
-            return;
-        }
-        iters *= 2;
-    }
-}
-
-fn main() {
+fn benches(c: &mut Criterion) {
+    let mut create_group = c.benchmark_group("fossil_create");
+    let mut deltas = Vec::new();
     for len in [1024, 64 * 1024] {
         let source = payload(len, 1);
         let similar = next_version(&source);
         let unrelated = payload(len, 7).into_iter().rev().collect::<Vec<u8>>();
-        let kib = len / 1024;
-
-        time(&format!("create {kib} KiB, similar"), len, || {
-            black_box(create(black_box(&source), black_box(&similar)));
-        });
-        time(&format!("create {kib} KiB, identical"), len, || {
-            black_box(create(black_box(&source), black_box(&source)));
-        });
-        time(&format!("create {kib} KiB, unrelated"), len, || {
-            black_box(create(black_box(&source), black_box(&unrelated)));
-        });
+        let size = format!("{}KiB", len / 1024);
+        create_group.throughput(Throughput::Bytes(len as u64));
+        for (shape, target) in [
+            ("similar", &similar),
+            ("identical", &source),
+            ("unrelated", &unrelated),
+        ] {
+            create_group.bench_function(BenchmarkId::new(shape, &size), |b| {
+                b.iter(|| create(black_box(&source), black_box(target)));
+            });
+        }
         let delta = create(&source, &similar);
-        println!(
-            "  similar delta: {} bytes for {} bytes",
-            delta.len(),
-            similar.len()
-        );
-        time(&format!("apply  {kib} KiB, similar"), len, || {
-            black_box(apply(black_box(&source), black_box(&delta)).unwrap());
+        assert_eq!(apply(&source, &delta).expect("valid delta"), similar);
+        eprintln!("similar {size}: delta of {} bytes", delta.len());
+        deltas.push((size, source, delta));
+    }
+    create_group.finish();
+
+    let mut apply_group = c.benchmark_group("fossil_apply");
+    for (size, source, delta) in &deltas {
+        apply_group.throughput(Throughput::Bytes(source.len() as u64));
+        apply_group.bench_function(BenchmarkId::new("similar", size), |b| {
+            b.iter(|| apply(black_box(source), black_box(delta)).expect("valid delta"));
         });
     }
+    apply_group.finish();
 }
+
+criterion_group!(fossil, benches);
+criterion_main!(fossil);
