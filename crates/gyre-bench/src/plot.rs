@@ -46,6 +46,7 @@ fn panel(i: usize) -> Rect {
 }
 
 const SECONDS: Axis<'static> = Axis {
+    integer: true,
     label: "second of the measurement window",
     log: false,
     format: fmt_plain,
@@ -75,6 +76,7 @@ pub(crate) fn run_chart(r: &BenchResult) -> String {
         &format!("{} — deliveries per second", title(r)),
         &SECONDS,
         &Axis {
+            integer: false,
             label: "deliveries/s",
             log: false,
             format: fmt_count,
@@ -91,6 +93,7 @@ pub(crate) fn run_chart(r: &BenchResult) -> String {
         "end-to-end latency (by send second)",
         &SECONDS,
         &Axis {
+            integer: false,
             label: "latency",
             log: true,
             format: fmt_us,
@@ -118,6 +121,7 @@ pub(crate) fn run_chart(r: &BenchResult) -> String {
         ),
         &SECONDS,
         &Axis {
+            integer: false,
             label: "cores",
             log: false,
             format: fmt_plain,
@@ -165,6 +169,7 @@ pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
         &format!("end-to-end latency — {head}"),
         &categories,
         &Axis {
+            integer: false,
             label: "latency",
             log: true,
             format: fmt_us,
@@ -187,6 +192,7 @@ pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
         "deliveries per second",
         &SECONDS,
         &Axis {
+            integer: false,
             label: "deliveries/s",
             log: false,
             format: fmt_count,
@@ -198,6 +204,7 @@ pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
         "p99 latency per second",
         &SECONDS,
         &Axis {
+            integer: false,
             label: "p99 latency",
             log: true,
             format: fmt_us,

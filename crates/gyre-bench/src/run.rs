@@ -67,9 +67,11 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
         });
     }
 
+    let publishing = args.duration > 0.0 && result.connect.connected > 0;
     let mut published = vec![0u64; args.channels];
     let mut drain_seconds = 0.0;
-    if args.duration > 0.0 && result.connect.connected > 0 {
+    let mut phase = None;
+    if publishing {
         let (outcomes, usage, per_second_usage, window) =
             publish_phase(&args, &shared, &monitor, &say).await?;
         for o in &outcomes {
@@ -79,14 +81,17 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
         }
         result.publish = Some(publish_report(&args, &outcomes));
         result.resources = Some(usage);
-        result.series = series(&shared, &outcomes, &per_second_usage, window);
         let expected: u64 = per_channel.iter().zip(&published).map(|(s, p)| s * p).sum();
+        say(format!("draining (up to {} s)", args.drain));
         drain_seconds = drain(&shared, expected, Duration::from_secs_f64(args.drain)).await;
+        phase = Some((outcomes, per_second_usage, window));
     }
 
     say("stopping connections".into());
+    // Subscribers hand in their last latency samples when they stop, so the latency numbers
+    // are read only after this.
     let (subs, abandoned) = fleet.stop(STOP_GRACE).await;
-    if args.duration > 0.0 && result.connect.connected > 0 {
+    if let Some((outcomes, per_second_usage, window)) = phase {
         result.delivery = Some(delivery_report(
             &shared,
             &subs,
@@ -94,6 +99,7 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
             &published,
             drain_seconds,
         ));
+        result.series = series(&shared, &outcomes, &per_second_usage, window);
     }
     Ok(result)
 }

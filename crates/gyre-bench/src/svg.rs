@@ -37,6 +37,8 @@ pub(crate) struct Bars {
 /// Axis description.
 pub(crate) struct Axis<'a> {
     pub(crate) label: &'a str,
+    /// Ticks only at whole numbers (seconds).
+    pub(crate) integer: bool,
     pub(crate) log: bool,
     pub(crate) format: fn(f64) -> String,
 }
@@ -101,29 +103,24 @@ impl Svg {
         );
     }
 
-    fn legend(&mut self, area: Rect, entries: &[(&str, &str, bool)]) {
-        let (w, row) = (150.0, 16.0);
-        let x = area.x + area.w - w - 4.0;
-        let y = area.y + 4.0;
-        self.rect(
-            Rect {
-                x,
-                y,
-                w,
-                h: row * entries.len() as f64 + 6.0,
-            },
-            "rgba(255,255,255,0.85)",
-        );
-        for (i, (name, color, dashed)) in entries.iter().enumerate() {
-            let cy = y + 11.0 + row * i as f64;
+    /// One row of legend entries, right-aligned in the panel's title row.
+    fn legend(&mut self, panel: Rect, entries: &[(&str, &str, bool)]) {
+        let widths: Vec<f64> = entries
+            .iter()
+            .map(|(name, ..)| 34.0 + 6.5 * name.chars().count() as f64)
+            .collect();
+        let mut x = panel.x + panel.w - 12.0 - widths.iter().sum::<f64>();
+        let cy = panel.y + 13.0;
+        for ((name, color, dashed), w) in entries.iter().zip(widths) {
             let dash = if *dashed { " stroke-dasharray=\"6 4\"" } else { "" };
             let _ = writeln!(
                 self.out,
                 "<line x1=\"{:.1}\" y1=\"{cy:.1}\" x2=\"{:.1}\" y2=\"{cy:.1}\" stroke=\"{color}\" stroke-width=\"3\"{dash}/>",
-                x + 6.0,
-                x + 26.0
+                x,
+                x + 20.0
             );
-            self.text(x + 32.0, cy + 4.0, name, 11.0, "start", None);
+            self.text(x + 25.0, cy + 4.0, name, 11.0, "start", None);
+            x += w;
         }
     }
 
@@ -135,7 +132,7 @@ impl Svg {
             w: r.w - 80.0,
             h: r.h - 72.0,
         };
-        self.text(r.x + r.w / 2.0, r.y + 17.0, title, 14.0, "middle", None);
+        self.text(plot.x, r.y + 17.0, title, 14.0, "start", None);
         self.text(
             plot.x + plot.w / 2.0,
             r.y + r.h - 8.0,
@@ -172,7 +169,10 @@ impl Svg {
         let all = || lines.iter().flat_map(|l| l.points.iter());
         let (x_min, x_max) = min_max(all().map(|p| p.0)).unwrap_or((0.0, 1.0));
         let (y_min, y_max) = min_max(all().map(|p| p.1)).unwrap_or((0.0, 1.0));
-        let xs = Scale::linear(x_min, x_max, false);
+        let mut xs = Scale::linear(x_min, x_max, false);
+        if x.integer {
+            xs.step = xs.step.max(1.0);
+        }
         let ys = if y.log {
             Scale::log(y_min, y_max)
         } else {
@@ -201,7 +201,7 @@ impl Svg {
             .iter()
             .map(|l| (l.name.as_str(), l.color, l.dashed))
             .collect();
-        self.legend(plot, &entries);
+        self.legend(r, &entries);
     }
 
     pub(crate) fn bar_chart(
@@ -250,7 +250,7 @@ impl Svg {
             }
         }
         let entries: Vec<_> = groups.iter().map(|g| (g.name.as_str(), g.color, false)).collect();
-        self.legend(plot, &entries);
+        self.legend(r, &entries);
     }
 }
 
