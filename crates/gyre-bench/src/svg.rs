@@ -394,11 +394,13 @@ mod tests {
         let mut svg = Svg::new(800.0, 600.0);
         let x = Axis {
             label: "time <s>",
+            integer: true,
             log: false,
             format: fmt,
         };
         let y = Axis {
             label: "latency & co",
+            integer: false,
             log: true,
             format: fmt,
         };
