@@ -135,6 +135,17 @@ impl Args {
         })
     }
 
+    /// Server kind and wire format, for reports.
+    pub fn wire_name(&self) -> &'static str {
+        match (self.mode, self.protocol, self.subscribe) {
+            (Mode::Nats, ..) => "nats-server, NATS over WebSocket",
+            (Mode::Gyre, Protocol::Json, SubscribeMode::Client) => "gyre, JSON",
+            (Mode::Gyre, Protocol::Protobuf, SubscribeMode::Client) => "gyre, Protobuf",
+            (Mode::Gyre, Protocol::Json, SubscribeMode::Server) => "gyre, JSON, server-side subs",
+            (Mode::Gyre, Protocol::Protobuf, SubscribeMode::Server) => "gyre, Protobuf, server-side subs",
+        }
+    }
+
     pub fn channel_name(&self, index: usize) -> String {
         format!("{}{index}", self.channel_prefix)
     }

@@ -28,6 +28,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 type Row = (&'static str, fn(&BenchResult) -> String);
 
 const ROWS: &[Row] = &[
+    ("host load (1 min, start → end)", |r| {
+        format!(
+            "{} → {}",
+            opt(r.host.load_1m_start, |v| format!("{v:.2}")),
+            opt(r.host.load_1m_end, |v| format!("{v:.2}"))
+        )
+    }),
     ("connections × channels", |r| {
         format!("{} × {}", r.args.connections, r.args.channels)
     }),
@@ -132,6 +139,7 @@ mod tests {
         BenchResult {
             label: label.into(),
             args: crate::args::Cli::parse_from(["gyre-bench", "-n", "50"]).args,
+            host: Default::default(),
             connect: ConnectReport {
                 requested: 50,
                 connected: 50,

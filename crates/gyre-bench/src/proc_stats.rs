@@ -78,6 +78,15 @@ pub(crate) fn parse_status_rss_kib(status: &str) -> Option<u64> {
     line["VmRSS:".len()..].split_whitespace().next()?.parse().ok()
 }
 
+/// The 1-minute load average of the machine (other work competing with server and bench).
+pub(crate) fn load_average_1m() -> Option<f64> {
+    parse_loadavg(&std::fs::read_to_string("/proc/loadavg").ok()?)
+}
+
+fn parse_loadavg(text: &str) -> Option<f64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
 /// `AT_CLKTCK` from the auxiliary vector, 100 (the Linux default) when it cannot be read.
 fn clock_ticks_per_second() -> u64 {
     std::fs::read("/proc/self/auxv")
@@ -122,6 +131,12 @@ mod tests {
         let status = "Name:\tgyre\nVmPeak:\t  99999 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
         assert_eq!(parse_status_rss_kib(status), Some(12345));
         assert_eq!(parse_status_rss_kib("Name:\tkthread\n"), None);
+    }
+
+    #[test]
+    fn loadavg() {
+        assert_eq!(parse_loadavg("3.21 3.32 2.46 2/99 21922\n"), Some(3.21));
+        assert_eq!(parse_loadavg(""), None);
     }
 
     #[test]

@@ -121,10 +121,11 @@ async fn publish(mut conn: Conn, plan: &PubPlan, out: &mut PubOutcome) -> anyhow
         while Instant::now() < plan.stop_at {
             let started = Instant::now();
             let sent_ns = payload::now_ns();
-            let mut batch = Vec::with_capacity(BATCH);
+            // A batch may hold several publications of one channel: numbers advance per PUB.
+            let first = k;
             for _ in 0..BATCH {
                 conn.push_pub(&plan.names[k], seq[k], payload::now_ns(), plan.payload_size);
-                batch.push(k);
+                seq[k] += 1;
                 k = (k + 1) % plan.channels.len();
             }
             conn.out.extend_from_slice(b"PING\r\n");
@@ -133,9 +134,8 @@ async fn publish(mut conn: Conn, plan: &PubPlan, out: &mut PubOutcome) -> anyhow
                 .await
                 .context("PONG timed out")??;
             out.round_trip(sent_ns, started.elapsed(), &plan.window);
-            for j in batch {
-                out.accepted(j, sent_ns, &plan.window);
-                seq[j] += 1;
+            for i in 0..BATCH {
+                out.accepted((first + i) % plan.channels.len(), sent_ns, &plan.window);
             }
         }
         return Ok(());

@@ -13,6 +13,7 @@ use crate::stats::Percentiles;
 pub(crate) struct BenchResult {
     pub(crate) label: String,
     pub(crate) args: Args,
+    pub(crate) host: HostReport,
     pub(crate) connect: ConnectReport,
     pub(crate) idle: Option<IdleReport>,
     pub(crate) publish: Option<PublishReport>,
@@ -21,6 +22,14 @@ pub(crate) struct BenchResult {
     pub(crate) resources: Option<Usage>,
     /// One point per second of the measurement window.
     pub(crate) series: Vec<SeriesPoint>,
+}
+
+/// The machine the run shared: server and bench compete for these CPUs with anything else.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct HostReport {
+    pub(crate) cpus: usize,
+    pub(crate) load_1m_start: Option<f64>,
+    pub(crate) load_1m_end: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -117,14 +126,22 @@ impl BenchResult {
         let a = &self.args;
         let _ = writeln!(
             s,
-            "== {} ({:?}, {:?}): {} connections, {} channels, {} publishers, rate {}",
+            "== {} ({}): {} connections, {} channels, {} publishers, rate {}, {} B payloads",
             self.label,
-            a.mode,
-            a.protocol,
+            a.wire_name(),
             a.connections,
             a.channels,
             a.effective_publishers(),
-            rate_text(a.rate)
+            rate_text(a.rate),
+            a.payload_size
+        );
+        let h = &self.host;
+        let _ = writeln!(
+            s,
+            "host      {} CPUs, load average (1 min) {} at start, {} at end",
+            h.cpus,
+            num(h.load_1m_start),
+            num(h.load_1m_end)
         );
         let c = &self.connect;
         let _ = writeln!(
@@ -157,16 +174,23 @@ impl BenchResult {
             );
         }
         if let Some(p) = &self.publish {
+            let rtt = if p.round_trip.count == 0 {
+                "not measured".to_owned()
+            } else {
+                format!(
+                    "p50 {} p99 {} max {}",
+                    us(p.round_trip.p50_us),
+                    us(p.round_trip.p99_us),
+                    us(p.round_trip.max_us)
+                )
+            };
             let _ = writeln!(
                 s,
-                "publish   {} in window, {:.0}/s, {} errors{}; round trip p50 {} p99 {} max {}",
+                "publish   {} in window, {:.0}/s, {} errors{}; round trip {rtt}",
                 p.publications,
                 p.per_second,
                 p.errors,
                 opt_err(&p.first_error),
-                us(p.round_trip.p50_us),
-                us(p.round_trip.p99_us),
-                us(p.round_trip.max_us)
             );
         }
         if let Some(d) = &self.delivery {

@@ -11,8 +11,11 @@ use crate::args::{Args, Mode};
 use crate::fleet::{self, Fleet};
 use crate::http::Endpoint;
 use crate::payload::now_ns;
+use crate::proc_stats::load_average_1m;
 use crate::publish::{self, PubOutcome, PubPlan};
-use crate::report::{BenchResult, ConnectReport, DeliveryReport, IdleReport, PublishReport, SeriesPoint};
+use crate::report::{
+    BenchResult, ConnectReport, DeliveryReport, HostReport, IdleReport, PublishReport, SeriesPoint,
+};
 use crate::resources::{self, round3, Monitor, Usage};
 use crate::stats::{new_histogram, Percentiles, Window};
 use crate::subscriber::{Shared, SubOutcome};
@@ -31,11 +34,17 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
         }
     };
 
+    let load_1m_start = load_average_1m();
     let before = monitor.snapshot();
     let (fleet, connect, per_channel) = connect_all(&args, shared.clone(), &say).await;
     let mut result = BenchResult {
         label: args.label(),
         args: (*args).clone(),
+        host: HostReport {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load_1m_start,
+            load_1m_end: None,
+        },
         connect,
         idle: None,
         publish: None,
@@ -101,6 +110,7 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
         ));
         result.series = series(&shared, &outcomes, &per_second_usage, window);
     }
+    result.host.load_1m_end = load_average_1m();
     Ok(result)
 }
 
