@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::args::Protocol;
 use crate::payload::now_ns;
 use crate::pb;
-use crate::subscriber::{SubState, Ws};
+use crate::subscriber::{close_text, SubState, Ws};
 
 /// What a connection sends in its first frame.
 #[derive(Debug, Clone)]
@@ -162,7 +162,7 @@ fn reply_views(proto: Protocol, msg: &Message) -> anyhow::Result<Vec<ReplyView>>
                 });
             }
         }
-        (_, Message::Close(frame)) => bail!("server closed the connection: {frame:?}"),
+        (_, Message::Close(frame)) => bail!("server closed the connection: {}", close_text(frame)),
         _ => {}
     }
     Ok(out)
@@ -190,7 +190,7 @@ pub(crate) async fn receive(
         let pings = match (&msg, proto) {
             (Message::Text(text), Protocol::Json) => json_frame(text.as_bytes(), state, now),
             (Message::Binary(frame), Protocol::Protobuf) => protobuf_frame(frame, state, now),
-            (Message::Close(frame), _) => return Err(format!("closed by server: {frame:?}")),
+            (Message::Close(frame), _) => return Err(format!("closed by server: {}", close_text(frame))),
             _ => 0,
         };
         state.end_frame();

@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::nats_proto::{self, Event, ParseError};
 use crate::payload::now_ns;
-use crate::subscriber::{SubState, Ws};
+use crate::subscriber::{close_text, SubState, Ws};
 
 /// The client half of the NATS handshake, shared with the TCP publishers.
 pub(crate) const CONNECT_LINE: &str = "CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1}\r\n";
@@ -39,7 +39,7 @@ pub(crate) async fn handshake(ws: &mut Ws, subject: &str) -> anyhow::Result<Pend
             .context("connection closed during handshake")?
             .context("reading handshake")?;
         if let Message::Close(frame) = &msg {
-            bail!("server closed the connection: {frame:?}");
+            bail!("server closed the connection: {}", close_text(frame));
         }
         let Some(data) = payload_of(&msg) else { continue };
         pending.extend_from_slice(data);
@@ -90,7 +90,7 @@ pub(crate) async fn receive(
             Some(Ok(msg)) => msg,
         };
         if let Message::Close(frame) = &msg {
-            return Err(format!("closed by server: {frame:?}"));
+            return Err(format!("closed by server: {}", close_text(frame)));
         }
         let Some(data) = payload_of(&msg) else { continue };
         let now = now_ns();

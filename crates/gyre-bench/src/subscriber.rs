@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::payload;
@@ -35,6 +35,14 @@ pub(crate) async fn dial(url: &str) -> anyhow::Result<Ws> {
         .await
         .context("WebSocket handshake")?;
     Ok(ws)
+}
+
+/// A close frame as `code 3500 "invalid token"` (or `no close frame`).
+pub(crate) fn close_text(frame: &Option<CloseFrame>) -> String {
+    match frame {
+        Some(f) => format!("code {} {:?}", u16::from(f.code), f.reason.as_str()),
+        None => "no close frame".to_owned(),
+    }
 }
 
 /// Counters shared by all subscribers.
