@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use crate::args::Args;
 use crate::plot;
 use crate::report::{rate_text, us, BenchResult};
+use crate::resources::Usage;
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let runs = args
@@ -38,8 +39,9 @@ const ROWS: &[Row] = &[
     ("connections × channels", |r| {
         format!("{} × {}", r.args.connections, r.args.channels)
     }),
-    ("publishers, target rate", |r| {
-        format!("{}, {}", r.args.effective_publishers(), rate_text(r.args.rate))
+    ("publishers, target rate", |r| match r.publish {
+        Some(_) => format!("{}, {}", r.args.effective_publishers(), rate_text(r.args.rate)),
+        None => "no publishing".into(),
     }),
     ("payload bytes", |r| r.args.payload_size.to_string()),
     ("connect ramp", |r| {
@@ -84,19 +86,22 @@ const ROWS: &[Row] = &[
         )
     }),
     ("server CPU (cores)", |r| {
-        opt(r.resources.and_then(|u| u.server_cpu_cores), |v| {
-            format!("{v:.2}")
-        })
+        opt(usage(r).and_then(|u| u.server_cpu_cores), |v| format!("{v:.2}"))
     }),
     ("server RSS at end", |r| {
-        opt(r.resources.and_then(|u| u.server_rss_kib_end), |v| {
+        opt(usage(r).and_then(|u| u.server_rss_kib_end), |v| {
             format!("{:.1} MiB", v as f64 / 1024.0)
         })
     }),
     ("bench CPU (cores)", |r| {
-        opt(r.resources.and_then(|u| u.bench_cpu_cores), |v| format!("{v:.2}"))
+        opt(usage(r).and_then(|u| u.bench_cpu_cores), |v| format!("{v:.2}"))
     }),
 ];
+
+/// Resources of the publish window, or of the idle window for a run without publishing.
+fn usage(r: &BenchResult) -> Option<Usage> {
+    r.resources.or_else(|| r.idle.as_ref().map(|i| i.usage))
+}
 
 fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
     v.map_or("-".into(), f)

@@ -53,9 +53,12 @@ const SECONDS: Axis<'static> = Axis {
 };
 
 fn title(r: &BenchResult) -> String {
+    format!("{}: {}", r.label, workload(r))
+}
+
+fn workload(r: &BenchResult) -> String {
     format!(
-        "{}: {} connections, {} channels, rate {}",
-        r.label,
+        "{} connections, {} channels, rate {}",
         r.args.connections,
         r.args.channels,
         crate::report::rate_text(r.args.rate)
@@ -163,7 +166,7 @@ pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
             }
         })
         .collect();
-    let head = runs.first().map(title).unwrap_or_default();
+    let head = runs.first().map(workload).unwrap_or_default();
     svg.bar_chart(
         panel(0),
         &format!("end-to-end latency — {head}"),

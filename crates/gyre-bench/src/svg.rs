@@ -286,7 +286,8 @@ impl Scale {
         let lo = lo.max(1.0);
         let hi = hi.max(lo * 10.0);
         Scale {
-            lo: lo.log10().floor(),
+            // Half a decade of room below the smallest value, so its bar stays visible.
+            lo: (lo.log10() - 0.5).floor(),
             hi: hi.log10().ceil(),
             log: true,
             step: 1.0,
@@ -384,9 +385,10 @@ mod tests {
         assert_eq!(nice_step(700.0), 1000.0);
         let s = Scale::linear(0.0, 930.0, false);
         assert_eq!(s.ticks(), vec![0.0, 200.0, 400.0, 600.0, 800.0]);
-        let l = Scale::log(120.0, 45_000.0);
+        let l = Scale::log(420.0, 45_000.0);
         assert_eq!(l.ticks(), vec![100.0, 1000.0, 10_000.0, 100_000.0]);
         assert!((l.frac(1000.0) - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(Scale::log(120.0, 45_000.0).ticks()[0], 10.0);
     }
 
     #[test]
