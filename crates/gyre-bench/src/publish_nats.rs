@@ -92,9 +92,17 @@ impl Conn {
         self.out.extend_from_slice(b"\r\n");
     }
 
+    /// Writes the output buffer; a server that stops reading for [`IO_TIMEOUT`] is an error.
     async fn send_out(&mut self) -> anyhow::Result<()> {
         let out = std::mem::take(&mut self.out);
-        let result = self.tcp.write_all(&out).await;
+        let result = timeout(IO_TIMEOUT, self.tcp.write_all(&out))
+            .await
+            .unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "write timed out",
+                ))
+            });
         self.out = out;
         self.out.clear();
         Ok(result?)
