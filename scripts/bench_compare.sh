@@ -29,7 +29,7 @@ done
 extra=("$@")
 mkdir -p "$out"
 build_bench release
-common=(-n "$connections" -c "$channels" -r "$rate" -d "$duration" -q "${extra[@]}")
+common=(--connections "$connections" --channels "$channels" --rate "$rate" --duration "$duration" -q "${extra[@]}")
 
 start_gyre
 echo "gyre: pid $GYRE_PID, port $GYRE_PORT" >&2

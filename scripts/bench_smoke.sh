@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/bench_lib.sh
 
 build_bench dev
-load=(-n 50 -c 5 -r 200 -d 3 --warmup 1 --drain 5 --connect-timeout 5 --strict -q)
+load=(--connections 50 --channels 5 --rate 200 --duration 3 --warmup 1 --drain 5 --connect-timeout 5 --strict -q)
 
 start_gyre
 url="ws://127.0.0.1:$GYRE_PORT/connection/websocket"

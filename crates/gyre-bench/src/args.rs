@@ -66,8 +66,9 @@ pub struct Args {
     /// Subscriber connections.
     #[arg(short = 'n', long, default_value_t = 1000)]
     pub connections: usize,
-    /// Channels; connection i subscribes to channel i % channels.
-    #[arg(short = 'c', long, default_value_t = 10)]
+    /// Channels; connection i subscribes to channel i % channels. (No `-c`: in `gyre`
+    /// commands `-c` is the config file.)
+    #[arg(long, default_value_t = 10)]
     pub channels: usize,
     /// Channel name prefix; channel names are <prefix><index>.
     #[arg(long, default_value = "bench.")]

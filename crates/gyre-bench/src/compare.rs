@@ -143,7 +143,7 @@ mod tests {
     fn result(label: &str, p99: u64) -> BenchResult {
         BenchResult {
             label: label.into(),
-            args: crate::args::Cli::parse_from(["gyre-bench", "-n", "50"]).args,
+            args: crate::args::Cli::parse_from(["gyre-bench", "-n", "50", "--channels", "5"]).args,
             host: Default::default(),
             connect: ConnectReport {
                 requested: 50,

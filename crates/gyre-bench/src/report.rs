@@ -53,6 +53,14 @@ pub(crate) struct IdleReport {
     pub(crate) usage: Usage,
     /// Server CPU microseconds per second per idle connection.
     pub(crate) server_cpu_us_per_s_per_connection: Option<f64>,
+    /// Connections that ended before the bench stopped them (any time in the run).
+    #[serde(default)]
+    pub(crate) connections_dropped: usize,
+    #[serde(default)]
+    pub(crate) first_connection_error: Option<String>,
+    /// Server pings answered by all subscribers over the run.
+    #[serde(default)]
+    pub(crate) pings_answered: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -118,7 +126,8 @@ impl BenchResult {
                 && d.connections_dropped == 0
         });
         let publish_ok = self.publish.as_ref().is_none_or(|p| p.errors == 0);
-        self.connect.failed == 0 && delivery_ok && publish_ok
+        let idle_ok = self.idle.as_ref().is_none_or(|i| i.connections_dropped == 0);
+        self.connect.failed == 0 && delivery_ok && publish_ok && idle_ok
     }
 
     pub(crate) fn summary(&self) -> String {
@@ -166,11 +175,15 @@ impl BenchResult {
         if let Some(i) = &self.idle {
             let _ = writeln!(
                 s,
-                "idle      {:.0} s: server {} cores ({} µs CPU/s per connection), bench {} cores",
+                "idle      {:.0} s: server {} cores ({} µs CPU/s per connection), bench {} cores; \
+                 {} pings answered, {} connections dropped{}",
                 i.seconds,
                 num(i.usage.server_cpu_cores),
                 num(i.server_cpu_us_per_s_per_connection),
-                num(i.usage.bench_cpu_cores)
+                num(i.usage.bench_cpu_cores),
+                i.pings_answered,
+                i.connections_dropped,
+                opt_err(&i.first_connection_error)
             );
         }
         if let Some(p) = &self.publish {

@@ -73,6 +73,7 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
             seconds: args.idle,
             server_cpu_us_per_s_per_connection: usage.server_cpu_cores.map(|c| round3(c * 1e6 / n)),
             usage,
+            ..Default::default()
         });
     }
 
@@ -100,6 +101,12 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
     // Subscribers hand in their last latency samples when they stop, so the latency numbers
     // are read only after this.
     let (subs, abandoned) = fleet.stop(STOP_GRACE).await;
+    if let Some(idle) = &mut result.idle {
+        let dropped = subs.iter().filter_map(|s| s.error.as_ref());
+        idle.first_connection_error = dropped.clone().next().cloned();
+        idle.connections_dropped = dropped.count() + abandoned;
+        idle.pings_answered = subs.iter().map(|s| s.pings).sum();
+    }
     if let Some((outcomes, per_second_usage, window)) = phase {
         result.delivery = Some(delivery_report(
             &shared,
