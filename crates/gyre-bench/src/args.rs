@@ -87,8 +87,10 @@ pub struct Args {
     #[arg(long)]
     pub server_pid: Option<u32>,
 
-    /// Publisher connections; channels are split among them, one publisher per channel.
-    #[arg(short = 'p', long, default_value_t = 4)]
+    /// Publisher connections (at most one per channel); channels are split among them, one
+    /// publisher per channel. Each awaits every publish, so a paced rate needs enough of them
+    /// that rate/publishers round trips fit into a second.
+    #[arg(short = 'p', long, default_value_t = 10)]
     pub publishers: usize,
     /// Total publications per second, paced evenly; 0 = as fast as the publishers can.
     #[arg(short = 'r', long, default_value_t = 1000.0)]

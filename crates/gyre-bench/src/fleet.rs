@@ -130,15 +130,24 @@ async fn open(i: usize, args: &Args, channel: &str) -> anyhow::Result<Conn> {
                 Protocol::Json => args.url.clone(),
                 Protocol::Protobuf => with_query(&args.url, "format=protobuf"),
             };
-            let mut ws = dial(&url).await?;
+            let mut ws = dial(&url, read_buffer(args)).await?;
             gyre_ws::handshake(&mut ws, args.protocol, &hello(i, args, channel)).await?;
             Ok(Conn::Gyre(ws, args.protocol))
         }
         Mode::Nats => {
-            let mut ws = dial(&args.url).await?;
+            let mut ws = dial(&args.url, read_buffer(args)).await?;
             let pending = nats_ws::handshake(&mut ws, channel).await?;
             Ok(Conn::Nats(ws, pending))
         }
+    }
+}
+
+/// Gyre sends a push or a small batch per frame: a few payloads fit. nats-server packs many
+/// messages into one frame, so larger reads pay off there.
+fn read_buffer(args: &Args) -> usize {
+    match args.mode {
+        Mode::Gyre => (args.payload_size * 2 + 512).clamp(1024, 64 * 1024),
+        Mode::Nats => 16 * 1024,
     }
 }
 

@@ -15,8 +15,10 @@ use crate::stats::{DeliveryRecorder, SampleBatch};
 
 pub(crate) type Ws = WebSocketStream<TcpStream>;
 
-/// Opens a WebSocket connection to `url` (plain `ws://` only).
-pub(crate) async fn dial(url: &str) -> anyhow::Result<Ws> {
+/// Opens a WebSocket connection to `url` (plain `ws://` only). `read_buffer` bounds one socket
+/// read: tungstenite zero-fills that much before every read (including the one that finds the
+/// socket empty), so it is sized to the expected frames rather than to its 128 KiB default.
+pub(crate) async fn dial(url: &str, read_buffer: usize) -> anyhow::Result<Ws> {
     let host_port = url
         .strip_prefix("ws://")
         .context("only ws:// URLs are supported")?
@@ -27,9 +29,8 @@ pub(crate) async fn dial(url: &str) -> anyhow::Result<Ws> {
         .await
         .with_context(|| format!("TCP connect to {host_port}"))?;
     tcp.set_nodelay(true)?;
-    // The defaults reserve 128 KiB per connection for reading; pushes here are small.
     let config = WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(read_buffer)
         .write_buffer_size(0);
     let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
         .await
