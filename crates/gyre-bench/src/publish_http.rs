@@ -1,0 +1,91 @@
+//! Publisher for Gyre/Centrifugo: `POST /api/publish` on one keep-alive connection, one request
+//! in flight, so the channel's sequence numbers reach the server in order.
+
+use std::time::Duration;
+
+use tokio::time::{timeout, Instant};
+
+use crate::http::{Endpoint, HttpClient};
+use crate::payload;
+use crate::publish::{Pacer, PubOutcome, PubPlan};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+
+pub(crate) async fn run(plan: PubPlan, endpoint: Endpoint, api_key: String) -> PubOutcome {
+    let mut out = PubOutcome::new(&plan);
+    // JSON-escaped once: `"<name>"`.
+    let quoted: Vec<String> = plan
+        .names
+        .iter()
+        .map(|n| serde_json::to_string(n).expect("strings serialize"))
+        .collect();
+    let headers = [("X-API-Key", api_key.as_str())];
+    let mut client: Option<HttpClient> = None;
+    let mut pacer = Pacer::new(plan.interval);
+    let mut next_seq = vec![0u64; plan.channels.len()];
+    let (mut data, mut body) = (Vec::new(), Vec::new());
+    let mut k = 0;
+    while Instant::now() < plan.stop_at {
+        let http = match client.as_mut() {
+            Some(c) => c,
+            None => match timeout(
+                REQUEST_TIMEOUT,
+                HttpClient::connect(&endpoint, "/api/publish", &headers),
+            )
+            .await
+            {
+                Ok(Ok(c)) => client.insert(c),
+                Ok(Err(e)) => {
+                    out.error(format!("{e:#}"));
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    continue;
+                }
+                Err(_) => {
+                    out.error("connect timed out");
+                    continue;
+                }
+            },
+        };
+        pacer.wait().await;
+        let sent_ns = payload::now_ns();
+        payload::write(&mut data, next_seq[k], sent_ns, plan.payload_size);
+        body.clear();
+        body.extend_from_slice(b"{\"channel\":");
+        body.extend_from_slice(quoted[k].as_bytes());
+        body.extend_from_slice(b",\"data\":");
+        body.extend_from_slice(&data);
+        body.push(b'}');
+        let started = Instant::now();
+        match timeout(REQUEST_TIMEOUT, http.post(&body)).await {
+            Ok(Ok(resp)) if resp.status == 200 && !has_error(resp.body) => {
+                let rtt = started.elapsed();
+                out.accepted(k, sent_ns, &plan.window);
+                out.round_trip(sent_ns, rtt, &plan.window);
+                next_seq[k] += 1;
+                k = (k + 1) % plan.channels.len();
+            }
+            // A rejected publication keeps its sequence number: the next attempt reuses it, so a
+            // refusal is not mistaken for a loss.
+            Ok(Ok(resp)) => out.error(format!(
+                "HTTP {}: {}",
+                resp.status,
+                String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)])
+            )),
+            Ok(Err(e)) => {
+                out.error(format!("{e:#}"));
+                client = None;
+            }
+            Err(_) => {
+                out.error("publish timed out");
+                client = None;
+            }
+        }
+    }
+    out
+}
+
+/// The server API answers errors with HTTP 200 and an `error` member.
+fn has_error(body: &[u8]) -> bool {
+    memchr::memmem::find(body, b"\"error\"").is_some()
+}
