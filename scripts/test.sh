@@ -15,3 +15,5 @@ echo "== cargo test"
 GYRE_REQUIRE_SDK_FOSSIL=1 cargo test --workspace --all-features
 echo "== interop (official SDKs)"
 tests/interop/run.sh
+echo "== bench smoke (gyre bench against gyre and nats-server, a few seconds)"
+GYRE_BIN="${CARGO_TARGET_DIR:-target}/debug/gyre" scripts/bench_smoke.sh

@@ -92,6 +92,11 @@ pub struct Args {
     /// that rate/publishers round trips fit into a second.
     #[arg(short = 'p', long, default_value_t = 10)]
     pub publishers: usize,
+    /// Gyre mode: publications per HTTP request. Above 1 each request is one `/api/batch` of
+    /// that many publish commands (executed in order), as a backend that publishes in bulk
+    /// would send them; NATS publishers already pipeline.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
     /// Total publications per second, paced evenly; 0 = as fast as the publishers can.
     #[arg(short = 'r', long, default_value_t = 1000.0)]
     pub rate: f64,

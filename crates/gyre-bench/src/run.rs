@@ -215,7 +215,12 @@ async fn publish_phase(
             payload_size: args.payload_size,
         };
         handles.push(match args.mode {
-            Mode::Gyre => tokio::spawn(publish_http::run(plan, api_endpoint(args)?, args.api_key.clone())),
+            Mode::Gyre => tokio::spawn(publish_http::run(
+                plan,
+                api_endpoint(args)?,
+                args.api_key.clone(),
+                args.batch.max(1),
+            )),
             Mode::Nats => tokio::spawn(publish_nats::run(plan, nats_host_port(&args.nats_url)?)),
         });
     }

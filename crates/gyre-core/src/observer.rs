@@ -17,8 +17,10 @@ pub trait Observer: Send + Sync + 'static {
     fn server_disconnect(&self, _code: u32) {}
     /// The server unsubscribed a client with this code.
     fn server_unsubscribe(&self, _code: u32) {}
-    /// Frames written to a transport (`frame_type` = push type or reply method).
-    fn transport_message_sent(&self, _transport: &str, _frame_type: &str, _size: usize) {}
+    /// `count` messages of one kind (`frame_type` = push type or reply method), `bytes` in all,
+    /// written to a transport. Reported per write rather than per message: at a million
+    /// deliveries a second, per-message metric updates cost a tenth of a core.
+    fn transport_messages_sent(&self, _transport: &str, _frame_type: &str, _count: usize, _bytes: usize) {}
     /// Messages received from a transport.
     fn transport_message_received(&self, _transport: &str, _frame_type: &str, _size: usize) {}
     /// Broker traffic: `publication`, `join`, `leave`, `control`.

@@ -41,7 +41,8 @@ struct Queue {
     msgs: VecDeque<OutMsg>,
     bytes: usize,
     closed: bool,
-    stop: Option<WriterCmd>,
+    /// Boxed: set once per connection, at its end, and a pointer is all it costs until then.
+    stop: Option<Box<WriterCmd>>,
 }
 
 pub(crate) struct Outbox {
@@ -95,7 +96,7 @@ impl Outbox {
             if q.stop.is_some() {
                 return;
             }
-            q.stop = Some(cmd);
+            q.stop = Some(Box::new(cmd));
         }
         self.notify.notify_one();
     }
@@ -105,7 +106,7 @@ impl Outbox {
     fn take(&self, out: &mut Vec<OutMsg>, max: usize) -> Option<WriterCmd> {
         let mut q = self.queue.lock();
         if let Some(cmd) = &q.stop {
-            return Some(cmd.clone());
+            return Some(WriterCmd::clone(cmd));
         }
         take_locked(&mut q, out, max);
         None
@@ -118,7 +119,7 @@ impl Outbox {
 
     /// A stop command that forbids flushing, if one arrived.
     fn abort_requested(&self) -> Option<WriterCmd> {
-        self.queue.lock().stop.clone().filter(|c| !c.flush)
+        self.queue.lock().stop.as_deref().filter(|c| !c.flush).cloned()
     }
 
     #[cfg(test)]
@@ -155,8 +156,8 @@ pub(crate) struct WriterCmd {
 pub(crate) trait WriterHooks: Send + Sync {
     /// The queue this writer drains.
     fn outbox(&self) -> &Outbox;
-    /// A message of this kind and size reached the transport.
-    fn sent(&self, kind: &'static str, size: usize);
+    /// `count` messages of this kind, `bytes` in all, reached the transport.
+    fn sent(&self, kind: &'static str, count: usize, bytes: usize);
     /// A write failed or timed out; the writer closes the transport with 3009 itself.
     fn write_failed(&self);
 }
@@ -287,8 +288,24 @@ async fn write<W: TransportWriter>(
         Written::Failed
     };
     if matches!(outcome, Written::Ok) {
+        // One report per run of messages of the same kind (a batch is usually all publications).
+        let mut run: Option<(&'static str, usize, usize)> = None;
         for m in msgs.iter() {
-            hooks.sent(m.kind, m.data.len());
+            match &mut run {
+                Some((kind, count, bytes)) if *kind == m.kind => {
+                    *count += 1;
+                    *bytes += m.data.len();
+                }
+                _ => {
+                    if let Some((kind, count, bytes)) = run {
+                        hooks.sent(kind, count, bytes);
+                    }
+                    run = Some((m.kind, 1, m.data.len()));
+                }
+            }
+        }
+        if let Some((kind, count, bytes)) = run {
+            hooks.sent(kind, count, bytes);
         }
     }
     msgs.clear();

@@ -30,8 +30,10 @@ impl Observer for Counting {
     fn server_disconnect(&self, code: u32) {
         self.events.lock().push(format!("disconnect {code}"));
     }
-    fn transport_message_sent(&self, _transport: &str, frame_type: &str, _size: usize) {
-        self.events.lock().push(format!("sent {frame_type}"));
+    fn transport_messages_sent(&self, _transport: &str, frame_type: &str, count: usize, _bytes: usize) {
+        for _ in 0..count {
+            self.events.lock().push(format!("sent {frame_type}"));
+        }
     }
     fn transport_message_received(&self, _transport: &str, frame_type: &str, _size: usize) {
         self.events.lock().push(format!("received {frame_type}"));

@@ -64,8 +64,9 @@ async fn fan_out_to_three_subscribers_in_order() {
             assert!(push["push"]["pub"].get("offset").is_none());
         }
     }
-    // Queued messages are written in batches of at most 16.
-    assert!(conns[0].batch_sizes().iter().all(|&n| n <= 16));
+    // Queued messages are written in batches of at most `max_messages_in_frame`.
+    let cap = node.config().max_messages_in_frame;
+    assert!(conns[0].batch_sizes().iter().all(|&n| n <= cap));
 }
 
 #[tokio::test]

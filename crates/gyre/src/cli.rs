@@ -116,6 +116,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         flags: Box<ServerFlags>,
     },
+    /// Gyre only: the load tool (WebSocket fan-out against Gyre, Centrifugo or nats-server);
+    /// see docs/performance.md.
+    Bench(Box<gyre_bench::Args>),
 }
 
 /// Root command arguments (running the server).

@@ -54,6 +54,13 @@ fn main() -> ExitCode {
             commands::checktoken(&config, token.as_deref(), true)
         }
         Some(Command::Dev { config, flags }) => dev(&config, flags.overrides()),
+        Some(Command::Bench(args)) => match gyre_bench::run_blocking(*args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 

@@ -2,11 +2,12 @@
 //! working. The core and the API report events through observer traits; node gauges are read
 //! from the node at scrape time.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use gyre_core::{Node, Observer};
 use prometheus::{
-    CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, Opts, Registry,
+    Counter, CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, Opts, Registry,
     TextEncoder,
 };
 
@@ -41,6 +42,9 @@ pub(crate) struct Metrics {
     tags_filter_dropped: CounterVec,
     transport_sent: CounterVec,
     transport_sent_size: CounterVec,
+    /// Resolved `transport_sent`/`transport_sent_size` children by transport and frame type:
+    /// `with_label_values` hashes and clones on every call, and this is the per-write path.
+    sent_cache: SentCache,
     transport_received: CounterVec,
     transport_received_size: CounterVec,
     api_duration: HistogramVec,
@@ -175,6 +179,7 @@ impl Metrics {
                 "Size in bytes of messages sent to client connections over specific transport (uncompressed and does not include framing overhead).",
                 &["transport", "frame_type", ns],
             )?,
+            sent_cache: SentCache::default(),
             transport_received: counter(
                 "transport",
                 "messages_received",
@@ -264,13 +269,18 @@ impl Observer for Metrics {
             .with_label_values(&[""])
             .inc_by(count as f64);
     }
-    fn transport_message_sent(&self, transport: &str, frame_type: &str, size: usize) {
-        self.transport_sent
-            .with_label_values(&[transport, frame_type, ""])
-            .inc();
-        self.transport_sent_size
-            .with_label_values(&[transport, frame_type, ""])
-            .inc_by(size as f64);
+    fn transport_messages_sent(&self, transport: &str, frame_type: &str, count: usize, bytes: usize) {
+        let add = |(messages, size): &(Counter, Counter)| {
+            messages.inc_by(count as f64);
+            size.inc_by(bytes as f64);
+        };
+        {
+            let cache = self.sent_cache.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(counters) = cache.get(transport).and_then(|kinds| kinds.get(frame_type)) {
+                return add(counters);
+            }
+        }
+        add(&self.sent_counters(transport, frame_type));
     }
     fn transport_message_received(&self, transport: &str, frame_type: &str, size: usize) {
         self.transport_received
@@ -303,6 +313,27 @@ impl gyre_api::ApiObserver for Metrics {
         self.api_errors
             .with_label_values(&[protocol, method, error])
             .inc();
+    }
+}
+
+type SentCache = std::sync::RwLock<HashMap<String, HashMap<String, (Counter, Counter)>>>;
+
+impl Metrics {
+    /// Resolves and caches the counters of a (transport, frame type) pair seen for the first time.
+    fn sent_counters(&self, transport: &str, frame_type: &str) -> (Counter, Counter) {
+        let counters = (
+            self.transport_sent
+                .with_label_values(&[transport, frame_type, ""]),
+            self.transport_sent_size
+                .with_label_values(&[transport, frame_type, ""]),
+        );
+        self.sent_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(transport.to_string())
+            .or_default()
+            .insert(frame_type.to_string(), counters.clone());
+        counters
     }
 }
 

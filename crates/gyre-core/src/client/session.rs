@@ -30,9 +30,9 @@ impl WriterHooks for Hooks {
         &self.client.outbox
     }
 
-    fn sent(&self, kind: &'static str, size: usize) {
+    fn sent(&self, kind: &'static str, count: usize, bytes: usize) {
         self.observer
-            .transport_message_sent(self.client.transport.name, kind, size);
+            .transport_messages_sent(self.client.transport.name, kind, count, bytes);
     }
 
     fn write_failed(&self) {

@@ -6,10 +6,11 @@
 
 mod broadcast;
 mod prepared;
+mod user_conns;
 
 pub(crate) use prepared::PreparedPublication;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hasher;
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use parking_lot::RwLock;
 
 use crate::client::ClientShared;
 use crate::tags_filter::CompiledFilter;
+use user_conns::UserConns;
 
 const NUM_SHARDS: usize = 64;
 
@@ -30,7 +32,7 @@ pub(crate) fn shard_index(key: &str, shards: usize) -> usize {
 #[derive(Default)]
 struct ConnShard {
     clients: HashMap<Arc<str>, Arc<ClientShared>>,
-    users: HashMap<String, HashSet<Arc<str>>>,
+    users: HashMap<String, UserConns>,
 }
 
 /// One subscription of one client, as the broadcaster sees it.
@@ -87,22 +89,22 @@ impl Hub {
     /// Registers an authenticated connection under its user.
     pub(crate) fn add_client(&self, user: &str, client: Arc<ClientShared>) {
         let mut shard = self.conn_shard(user).write();
-        shard
-            .users
-            .entry(user.to_string())
-            .or_default()
-            .insert(client.id.clone());
+        match shard.users.get_mut(user) {
+            Some(ids) => ids.insert(client.id.clone()),
+            None => {
+                shard
+                    .users
+                    .insert(user.to_string(), UserConns::One(client.id.clone()));
+            }
+        }
         shard.clients.insert(client.id.clone(), client);
     }
 
     pub(crate) fn remove_client(&self, user: &str, client_id: &str) -> bool {
         let mut shard = self.conn_shard(user).write();
         let existed = shard.clients.remove(client_id).is_some();
-        if let Some(ids) = shard.users.get_mut(user) {
-            ids.remove(client_id);
-            if ids.is_empty() {
-                shard.users.remove(user);
-            }
+        if shard.users.get_mut(user).is_some_and(|ids| ids.remove(client_id)) {
+            shard.users.remove(user);
         }
         existed
     }

@@ -73,10 +73,7 @@ impl WriteState {
             ));
         }
         while !self.idle() {
-            let mut parts: Vec<&[u8]> = Vec::with_capacity(self.pending.len() - self.index);
-            parts.push(&self.pending[self.index][self.offset..]);
-            parts.extend(self.pending[self.index + 1..].iter().map(|b| &b[..]));
-            let written = match io.write_some(&parts).await {
+            let written = match io.write_some(&self.pending[self.index..], self.offset).await {
                 Ok(n) => n,
                 Err(e) => {
                     self.failed = true;

@@ -7,7 +7,7 @@
 
 use std::io::{self, IoSlice};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -22,10 +22,13 @@ const MAX_IOVECS: usize = 64;
 
 pub(crate) enum Io {
     Tcp(TcpStream),
-    Other {
-        read: Mutex<ReadHalf<TokioIo<Upgraded>>>,
-        write: Mutex<WriteHalf<TokioIo<Upgraded>>>,
-    },
+    /// Boxed: rare, and twice the size of a `TcpStream`.
+    Other(Box<OtherIo>),
+}
+
+pub(crate) struct OtherIo {
+    read: Mutex<ReadHalf<TokioIo<Upgraded>>>,
+    write: Mutex<WriteHalf<TokioIo<Upgraded>>>,
 }
 
 impl Io {
@@ -36,10 +39,10 @@ impl Io {
             Ok(parts) => (Io::Tcp(parts.io.into_inner()), parts.read_buf),
             Err(upgraded) => {
                 let (read, write) = tokio::io::split(TokioIo::new(upgraded));
-                let io = Io::Other {
+                let io = Io::Other(Box::new(OtherIo {
                     read: Mutex::new(read),
                     write: Mutex::new(write),
-                };
+                }));
                 (io, bytes::Bytes::new())
             }
         }
@@ -50,39 +53,52 @@ impl Io {
         match self {
             Io::Tcp(stream) => read_tcp(stream, buf).await,
             // Boxed so that the common TCP wait stays small.
-            Io::Other { read, .. } => Box::pin(read_other(read, buf)).await,
+            Io::Other(other) => Box::pin(read_other(&other.read, buf)).await,
         }
     }
 
-    /// Writes some of `parts` (in order) with one `writev`, waiting for the socket to take at
-    /// least one byte; returns how many it took. Cancel-safe: nothing is written unless this
-    /// returns, so callers can keep their place and resume after a cancelled write.
-    pub(crate) async fn write_some(&self, parts: &[&[u8]]) -> io::Result<usize> {
+    /// Writes some of `parts` (in order, the first from `offset` on) with one `writev`, waiting
+    /// for the socket to take at least one byte; returns how many it took. Cancel-safe: nothing
+    /// is written unless this returns, so callers keep their place and resume after a cancelled
+    /// write.
+    pub(crate) async fn write_some(&self, parts: &[Bytes], offset: usize) -> io::Result<usize> {
+        let Some(first) = parts.first() else {
+            return Ok(0);
+        };
         match self {
             Io::Tcp(stream) => {
-                let slices: Vec<IoSlice<'_>> = parts
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .take(MAX_IOVECS)
-                    .map(|p| IoSlice::new(p))
-                    .collect();
-                if slices.is_empty() {
+                // On the stack: this runs for every write of every connection.
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let mut n = 0;
+                for part in std::iter::once(&first[offset..]).chain(parts[1..].iter().map(|p| &p[..])) {
+                    if n == MAX_IOVECS {
+                        break;
+                    }
+                    if !part.is_empty() {
+                        slices[n] = IoSlice::new(part);
+                        n += 1;
+                    }
+                }
+                if n == 0 {
                     return Ok(0);
                 }
                 loop {
-                    match stream.try_write_vectored(&slices) {
+                    match stream.try_write_vectored(&slices[..n]) {
                         Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                        Ok(n) => return Ok(n),
+                        Ok(written) => return Ok(written),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
                         Err(e) => return Err(e),
                     }
                 }
             }
-            Io::Other { write, .. } => {
-                let Some(part) = parts.iter().find(|p| !p.is_empty()) else {
+            Io::Other(other) => {
+                let part = std::iter::once(&first[offset..])
+                    .chain(parts[1..].iter().map(|p| &p[..]))
+                    .find(|p| !p.is_empty());
+                let Some(part) = part else {
                     return Ok(0);
                 };
-                let mut write = write.lock().await;
+                let mut write = other.write.lock().await;
                 match write.write(part).await? {
                     0 => Err(io::ErrorKind::WriteZero.into()),
                     n => Ok(n),
@@ -95,7 +111,7 @@ impl Io {
     pub(crate) async fn flush(&self) -> io::Result<()> {
         match self {
             Io::Tcp(_) => Ok(()),
-            Io::Other { write, .. } => write.lock().await.flush().await,
+            Io::Other(other) => other.write.lock().await.flush().await,
         }
     }
 
@@ -107,14 +123,14 @@ impl Io {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
                 other => other,
             }),
-            Io::Other { .. } => None,
+            Io::Other(_) => None,
         }
     }
 
     /// Closes the write side (FIN) so the peer sees the end of the stream at once.
     pub(crate) async fn shutdown(&self) {
-        if let Io::Other { write, .. } = self {
-            let _ = write.lock().await.shutdown().await;
+        if let Io::Other(other) = self {
+            let _ = other.write.lock().await.shutdown().await;
         }
         // A TCP stream is closed when the connection's last reference drops it.
     }
