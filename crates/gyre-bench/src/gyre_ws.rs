@@ -274,3 +274,94 @@ mod tests {
         assert_eq!(cmds[1].subscribe.as_ref().unwrap().token, "S");
     }
 }
+
+/// The client against a scripted WebSocket server: handshake, pushes with a gap, a ping that
+/// must be answered, and a close frame.
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+    use crate::subscriber::{dial, Shared};
+    use std::sync::Arc;
+    use tokio::net::TcpListener;
+
+    fn push(seq: u64) -> String {
+        format!(
+            r#"{{"push":{{"channel":"bench.0","pub":{{"data":{{"s":{seq},"t":1,"p":""}},"offset":{seq}}}}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn json_session() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
+            assert!(first.contains(r#""connect":{"token":"T"}"#), "{first}");
+            assert!(
+                first.contains(r#""subscribe":{"channel":"bench.0","token":"S"}"#),
+                "{first}"
+            );
+            ws.send(Message::text(
+                r#"{"id":1,"connect":{"client":"c","ping":25,"pong":true}}"#,
+            ))
+            .await
+            .unwrap();
+            ws.send(Message::text(r#"{"id":2,"subscribe":{}}"#))
+                .await
+                .unwrap();
+            let batch = format!("{}\n{}\n{{}}\n{}", push(0), push(1), push(3));
+            ws.send(Message::text(batch)).await.unwrap();
+            let pong = ws.next().await.unwrap().unwrap().into_text().unwrap();
+            assert_eq!(pong.as_str(), "{}");
+            ws.close(None).await.unwrap();
+        });
+        let mut ws = dial(&format!("ws://{addr}/connection/websocket"), 1024)
+            .await
+            .unwrap();
+        let hello = Hello {
+            connect_token: "T".into(),
+            subscribe: Some(("bench.0".into(), "S".into())),
+            channel: "bench.0".into(),
+        };
+        handshake(&mut ws, Protocol::Json, &hello).await.unwrap();
+        let shared = Arc::new(Shared::default());
+        let mut state = SubState::new(0, shared);
+        let (_stop_tx, mut stop) = watch::channel(false);
+        let ended = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            receive(&mut ws, Protocol::Json, &mut state, &mut stop),
+        )
+        .await
+        .expect("receive ends when the server closes");
+        assert!(ended.unwrap_err().contains("closed by server"));
+        server.await.unwrap();
+        assert_eq!(state.pings, 1);
+        assert_eq!((state.checker.delivered, state.checker.gaps), (3, 1));
+        assert_eq!(state.checker.lost(4), 1);
+    }
+
+    #[tokio::test]
+    async fn handshake_reports_an_error_reply() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let _ = ws.next().await;
+            let reply = r#"{"id":1,"connect":{"client":"c"}}
+{"id":2,"error":{"code":103,"message":"permission denied"}}"#;
+            ws.send(Message::text(reply)).await.unwrap();
+            let _ = ws.next().await;
+        });
+        let mut ws = dial(&format!("ws://{addr}/"), 1024).await.unwrap();
+        let hello = Hello {
+            connect_token: "T".into(),
+            subscribe: Some(("c".into(), "S".into())),
+            channel: "c".into(),
+        };
+        let err = handshake(&mut ws, Protocol::Json, &hello).await.unwrap_err();
+        assert!(format!("{err:#}").contains("permission denied"), "{err:#}");
+    }
+}

@@ -119,3 +119,62 @@ pub(crate) async fn receive(
         }
     }
 }
+
+/// The subscriber against a scripted nats-server: INFO, the CONNECT/SUB/PING handshake, a MSG
+/// split across frames, and a server PING that must be answered.
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+    use crate::subscriber::{dial, Shared};
+    use std::sync::Arc;
+    use tokio::net::TcpListener;
+
+    #[tokio::test]
+    async fn session_with_split_frames() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            ws.send(Message::binary(&b"INFO {\"server_id\":\"x\"}\r\n"[..]))
+                .await
+                .unwrap();
+            let hello = ws.next().await.unwrap().unwrap().into_data();
+            assert_eq!(
+                &hello[..],
+                format!("{CONNECT_LINE}SUB bench.0 1\r\nPING\r\n").as_bytes()
+            );
+            ws.send(Message::binary(&b"PONG\r\n"[..])).await.unwrap();
+            let a = b"{\"s\":0,\"t\":1}";
+            let b = b"{\"s\":1,\"t\":1}";
+            let stream = [
+                format!("MSG bench.0 1 {}\r\n", a.len()).into_bytes(),
+                a.to_vec(),
+                format!("\r\nMSG bench.0 1 {}\r\n", b.len()).into_bytes(),
+                b.to_vec(),
+                b"\r\nPING\r\n".to_vec(),
+            ]
+            .concat();
+            for chunk in stream.chunks(7) {
+                ws.send(Message::binary(chunk.to_vec())).await.unwrap();
+            }
+            let pong = ws.next().await.unwrap().unwrap().into_data();
+            assert_eq!(&pong[..], b"PONG\r\n");
+            ws.close(None).await.unwrap();
+        });
+        let mut ws = dial(&format!("ws://{addr}"), 1024).await.unwrap();
+        let mut pending = handshake(&mut ws, "bench.0").await.unwrap();
+        let mut state = SubState::new(0, Arc::new(Shared::default()));
+        let (_stop_tx, mut stop) = watch::channel(false);
+        let ended = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            receive(&mut ws, &mut pending, &mut state, &mut stop),
+        )
+        .await
+        .expect("receive ends when the server closes");
+        assert!(ended.is_err());
+        server.await.unwrap();
+        assert_eq!(state.pings, 1);
+        assert_eq!((state.checker.delivered, state.checker.gaps), (2, 0));
+    }
+}

@@ -205,6 +205,14 @@ impl BenchResult {
                 p.errors,
                 opt_err(&p.first_error),
             );
+            if p.target_rate > 0.0 && p.per_second < p.target_rate * 0.95 {
+                let _ = writeln!(
+                    s,
+                    "          below the target rate {}/s: the server (or machine) could not keep up \
+                     with {} publishers awaiting each publish",
+                    p.target_rate, p.publishers
+                );
+            }
         }
         if let Some(d) = &self.delivery {
             let _ = writeln!(

@@ -114,6 +114,7 @@ pub(crate) async fn bench(args: Args) -> anyhow::Result<BenchResult> {
             abandoned,
             &published,
             drain_seconds,
+            window,
         ));
         result.series = series(&shared, &outcomes, &per_second_usage, window);
     }
@@ -268,6 +269,7 @@ fn delivery_report(
     abandoned: usize,
     published: &[u64],
     drain_seconds: f64,
+    window: Window,
 ) -> DeliveryReport {
     let mut d = DeliveryReport {
         drain_seconds,
@@ -292,8 +294,8 @@ fn delivery_report(
     let rec = shared.recorder.lock().unwrap_or_else(|e| e.into_inner());
     d.latency = Percentiles::of(&rec.total);
     d.deliveries_in_window = rec.total.len();
-    let seconds = rec.per_second.len().max(1) as f64;
-    d.per_second = (d.deliveries_in_window as f64 / seconds).round();
+    let seconds = (window.end_ns - window.start_ns) as f64 / 1e9;
+    d.per_second = (d.deliveries_in_window as f64 / seconds.max(1e-9)).round();
     d
 }
 
