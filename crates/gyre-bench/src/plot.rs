@@ -57,6 +57,12 @@ fn title(r: &BenchResult) -> String {
 }
 
 fn workload(r: &BenchResult) -> String {
+    if r.delivery.is_none() {
+        return format!(
+            "{} connections, {} channels, no publishing",
+            r.args.connections, r.args.channels
+        );
+    }
     format!(
         "{} connections, {} channels, rate {}",
         r.args.connections,
@@ -148,7 +154,11 @@ pub(crate) fn run_chart(r: &BenchResult) -> String {
 }
 
 /// Latency percentiles as bars, deliveries/s and p99 over time as lines, one colour per run.
+/// Runs without publishing (connect and idle only) get [`idle_chart`] instead.
 pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
+    if runs.iter().all(|r| r.delivery.is_none()) {
+        return idle_chart(runs);
+    }
     let mut svg = Svg::new(W, PANEL * 3.0);
     let color = |i: usize| PALETTE[i % PALETTE.len()];
     let categories: Vec<String> = ["p50", "p90", "p99", "p99.9", "max"].map(String::from).to_vec();
@@ -214,6 +224,66 @@ pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
         },
         &lines(|p| p.p99_us as f64),
     );
+    svg.finish()
+}
+
+/// Memory and idle CPU per connection, and the connect rate, as bars (one group per run).
+fn idle_chart(runs: &[BenchResult]) -> String {
+    let mut svg = Svg::new(W, PANEL * 3.0);
+    let head = runs.first().map(workload).unwrap_or_default();
+    let panels: [(&str, &str, fn(&BenchResult) -> f64, fn(f64) -> String); 3] = [
+        (
+            "server RSS per connection (KiB)",
+            "KiB",
+            |r| r.connect.server_rss_kib_per_connection.unwrap_or(0.0),
+            fmt_plain,
+        ),
+        (
+            "idle server CPU per connection (µs of CPU per second)",
+            "µs/s",
+            |r| {
+                r.idle
+                    .as_ref()
+                    .and_then(|i| i.server_cpu_us_per_s_per_connection)
+                    .unwrap_or(0.0)
+            },
+            fmt_plain,
+        ),
+        (
+            "connect ramp (connections/s)",
+            "conn/s",
+            |r| r.connect.per_second,
+            fmt_count,
+        ),
+    ];
+    for (i, (name, unit, value, format)) in panels.into_iter().enumerate() {
+        let bars: Vec<Bars> = runs
+            .iter()
+            .enumerate()
+            .map(|(k, r)| Bars {
+                name: r.label.clone(),
+                color: PALETTE[k % PALETTE.len()],
+                values: vec![value(r)],
+            })
+            .collect();
+        let title = if i == 0 {
+            format!("{name} — {head}")
+        } else {
+            name.to_string()
+        };
+        svg.bar_chart(
+            panel(i),
+            &title,
+            &[String::new()],
+            &Axis {
+                integer: false,
+                label: unit,
+                log: false,
+                format,
+            },
+            &bars,
+        );
+    }
     svg.finish()
 }
 

@@ -20,6 +20,8 @@ pub(crate) struct PubPlan {
     pub(crate) stop_at: Instant,
     pub(crate) window: Window,
     pub(crate) payload_size: usize,
+    /// Offset of this publisher's first slot (see [`Pacer::with_phase`]).
+    pub(crate) phase: Duration,
 }
 
 /// Splits `channels` among `publishers` round-robin: publisher j owns channels j, j+P, j+2P, ….
@@ -48,9 +50,12 @@ pub(crate) struct Pacer {
 const MAX_BACKLOG: Duration = Duration::from_millis(10);
 
 impl Pacer {
-    pub(crate) fn new(interval: Option<Duration>) -> Pacer {
+    /// A pacer whose first slot is `phase` from now. Publishers started together get phases
+    /// spread over one interval: in step, P publishers would send in bursts of P and measure
+    /// the server's queue behind each burst rather than its latency at the target rate.
+    pub(crate) fn with_phase(interval: Option<Duration>, phase: Duration) -> Pacer {
         Pacer {
-            next: Instant::now(),
+            next: Instant::now() + phase,
             interval,
         }
     }
@@ -138,7 +143,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn pacer_is_even_and_bounds_catch_up() {
-        let mut p = Pacer::new(Some(Duration::from_millis(5)));
+        let mut p = Pacer::with_phase(Some(Duration::from_millis(5)), Duration::ZERO);
         let t0 = Instant::now();
         for _ in 0..4 {
             p.wait().await;

@@ -23,7 +23,7 @@ pub(crate) async fn run(plan: PubPlan, endpoint: Endpoint, api_key: String, batc
         .collect();
     let headers = [("X-API-Key", api_key.as_str())];
     let mut client: Option<HttpClient> = None;
-    let mut pacer = Pacer::new(plan.interval);
+    let mut pacer = Pacer::with_phase(plan.interval, plan.phase);
     let mut next_seq = vec![0u64; plan.channels.len()];
     let (mut data, mut body) = (Vec::new(), Vec::new());
     let mut k = 0;

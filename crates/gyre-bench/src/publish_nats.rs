@@ -148,7 +148,7 @@ async fn publish(mut conn: Conn, plan: &PubPlan, out: &mut PubOutcome) -> anyhow
         }
         return Ok(());
     }
-    let mut pacer = Pacer::new(plan.interval);
+    let mut pacer = Pacer::with_phase(plan.interval, plan.phase);
     while Instant::now() < plan.stop_at {
         tokio::select! {
             _ = pacer.wait() => {

@@ -206,8 +206,14 @@ async fn publish_phase(
         window.seconds(),
     ));
     let mut handles = Vec::new();
-    for channels in publish::partition(args.channels, publishers) {
+    let interval = publish::interval(args.rate, publishers);
+    for (j, channels) in publish::partition(args.channels, publishers)
+        .into_iter()
+        .enumerate()
+    {
+        let phase = interval.map_or(Duration::ZERO, |i| i * j as u32 / publishers as u32);
         let plan = PubPlan {
+            phase,
             names: channels.iter().map(|&c| args.channel_name(c)).collect(),
             channels,
             interval: publish::interval(args.rate, publishers),
