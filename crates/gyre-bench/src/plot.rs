@@ -227,11 +227,19 @@ pub(crate) fn compare_chart(runs: &[BenchResult]) -> String {
     svg.finish()
 }
 
+/// Title, unit, the value of one run, and its tick format.
+type IdlePanel = (
+    &'static str,
+    &'static str,
+    fn(&BenchResult) -> f64,
+    fn(f64) -> String,
+);
+
 /// Memory and idle CPU per connection, and the connect rate, as bars (one group per run).
 fn idle_chart(runs: &[BenchResult]) -> String {
     let mut svg = Svg::new(W, PANEL * 3.0);
     let head = runs.first().map(workload).unwrap_or_default();
-    let panels: [(&str, &str, fn(&BenchResult) -> f64, fn(f64) -> String); 3] = [
+    let panels: [IdlePanel; 3] = [
         (
             "server RSS per connection (KiB)",
             "KiB",
