@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::args::Protocol;
 use crate::payload::now_ns;
 use crate::pb;
-use crate::subscriber::{close_text, SubState, Ws};
+use crate::subscriber::{close_text, next_or_stop, SubState, Ws};
 
 /// What a connection sends in its first frame.
 #[derive(Debug, Clone)]
@@ -176,15 +176,8 @@ pub(crate) async fn receive(
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     loop {
-        let msg = tokio::select! {
-            biased;
-            _ = stop.changed() => return Ok(()),
-            msg = ws.next() => msg,
-        };
-        let msg = match msg {
-            None => return Err("connection closed".into()),
-            Some(Err(e)) => return Err(format!("read error: {e}")),
-            Some(Ok(msg)) => msg,
+        let Some(msg) = next_or_stop(ws, stop).await? else {
+            return Ok(());
         };
         let now = now_ns();
         let pings = match (&msg, proto) {

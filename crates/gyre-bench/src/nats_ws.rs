@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::nats_proto::{self, Event, ParseError};
 use crate::payload::now_ns;
-use crate::subscriber::{close_text, SubState, Ws};
+use crate::subscriber::{close_text, next_or_stop, SubState, Ws};
 
 /// The client half of the NATS handshake, shared with the TCP publishers.
 pub(crate) const CONNECT_LINE: &str = "CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1}\r\n";
@@ -79,15 +79,8 @@ pub(crate) async fn receive(
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     loop {
-        let msg = tokio::select! {
-            biased;
-            _ = stop.changed() => return Ok(()),
-            msg = ws.next() => msg,
-        };
-        let msg = match msg {
-            None => return Err("connection closed".into()),
-            Some(Err(e)) => return Err(format!("read error: {e}")),
-            Some(Ok(msg)) => msg,
+        let Some(msg) = next_or_stop(ws, stop).await? else {
+            return Ok(());
         };
         if let Message::Close(frame) = &msg {
             return Err(format!("closed by server: {}", close_text(frame)));

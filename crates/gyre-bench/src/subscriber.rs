@@ -131,3 +131,21 @@ impl SubState {
         }
     }
 }
+
+/// The next message, or `None` once `stop` changes; `Err` says why the connection ended early.
+pub(crate) async fn next_or_stop(
+    ws: &mut Ws,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<tokio_tungstenite::tungstenite::Message>, String> {
+    use futures_util::StreamExt as _;
+    let msg = tokio::select! {
+        biased;
+        _ = stop.changed() => return Ok(None),
+        msg = ws.next() => msg,
+    };
+    match msg {
+        None => Err("connection closed".into()),
+        Some(Err(e)) => Err(format!("read error: {e}")),
+        Some(Ok(msg)) => Ok(Some(msg)),
+    }
+}
