@@ -96,7 +96,12 @@ mod tests {
                 ("x-real", "r"),
                 ("cookie", "secret"),
             ]),
-            emulated_headers: map(&[("X-Emu", "e"), ("X-Real", "forged"), ("x-other", "o")]),
+            emulated_headers: map(&[
+                ("Authorization", "emu"),
+                ("X-Emu", "e"),
+                ("X-Real", "forged"),
+                ("x-other", "o"),
+            ]),
         };
         let h = rules.build(&ctx);
         assert_eq!(h["x-static"], "s");
