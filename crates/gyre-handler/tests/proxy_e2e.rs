@@ -18,14 +18,28 @@ use gyre_handler::Handler;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Requests the backend saw: (path, body).
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Requests the backend saw: (path, body), and a wake-up for each new one.
+#[derive(Default)]
+struct Calls {
+    list: Mutex<Vec<(String, Value)>>,
+    added: tokio::sync::Notify,
+}
+
+type Seen = Arc<Calls>;
 
 async fn backend() -> (String, Seen) {
     let seen: Seen = Arc::default();
     let record = |path: &'static str| {
         move |State(seen): State<Seen>, Json(body): Json<Value>| async move {
-            seen.lock().push((path.to_string(), body.clone()));
+            seen.list.lock().push((path.to_string(), body.clone()));
+            seen.added.notify_waiters();
             Json(answer(path, &body))
         }
     };
@@ -34,6 +48,7 @@ async fn backend() -> (String, Seen) {
         .route("/subscribe", post(record("subscribe")))
         .route("/publish", post(record("publish")))
         .route("/rpc", post(record("rpc")))
+        .route("/refresh", post(record("refresh")))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -48,6 +63,7 @@ fn answer(path: &str, body: &Value) -> Value {
             Some("refused") => json!({"error": {"code": 1000, "message": "custom"}}),
             Some("banned") => json!({"disconnect": {"code": 4501, "reason": "go away"}}),
             Some("nobody") => json!({}),
+            Some(user @ ("sam" | "tim")) => json!({"result": {"user": user, "expire_at": unix_now() + 1}}),
             _ => json!({"result": {"user": "alice", "data": {"hello": 1}, "meta": {"plan": "pro"}}}),
         },
         "subscribe" if body["channel"] == "px:denied" => {
@@ -57,6 +73,9 @@ fn answer(path: &str, body: &Value) -> Value {
         "publish" => json!({"result": {"data": {"replaced": true}}}),
         "rpc" if body["method"] == "fail" => json!({"error": {"code": 1001, "message": "bad"}}),
         "rpc" => json!({"result": {"data": {"year": 2026}}}),
+        // Sam's connection is extended by an hour; Tim's refresh has no result, so it expires.
+        "refresh" if body["user"] == "sam" => json!({"result": {"expire_at": unix_now() + 3600}}),
+        "refresh" => json!({}),
         _ => json!({}),
     }
 }
@@ -110,11 +129,29 @@ async fn command(conn: &mut TestConn, id: u64, method: &str, body: Value) -> Val
 }
 
 fn calls(seen: &Seen, path: &str) -> Vec<Value> {
-    seen.lock()
+    seen.list
+        .lock()
         .iter()
         .filter(|(p, _)| p == path)
         .map(|(_, b)| b.clone())
         .collect()
+}
+
+/// Waits (bounded) until the backend has seen a request matching `pred`.
+async fn wait_for_call(seen: &Seen, path: &str, pred: impl Fn(&Value) -> bool) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let added = seen.added.notified();
+            tokio::pin!(added);
+            added.as_mut().enable();
+            if calls(seen, path).iter().any(&pred) {
+                return;
+            }
+            added.await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the backend never saw the expected {path} call"));
 }
 
 #[tokio::test]
@@ -238,4 +275,33 @@ async fn unreachable_or_slow_backend_is_error_100_within_the_timeout() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn refresh_proxy_extends_or_expires_connections() {
+    let (base, seen) = backend().await;
+    let mut cfg = config(&base);
+    cfg.client.proxy.refresh.enabled = true;
+    cfg.client.proxy.refresh.proxy.endpoint = format!("{base}/refresh");
+    let node = start(cfg);
+
+    let mut sam = conn(&node);
+    let reply = command(&mut sam, 1, "connect", json!({"data": {"as": "sam"}})).await;
+    // The server refreshes (refresh proxy): the client is not asked to.
+    assert!(
+        reply["connect"].get("expires").is_none() || reply["connect"]["expires"] == false,
+        "{reply}"
+    );
+    let mut tim = conn(&node);
+    command(&mut tim, 1, "connect", json!({"data": {"as": "tim"}})).await;
+
+    // Tim's refresh finds no result: the connection expires (3005).
+    let closed = tokio::time::timeout(Duration::from_secs(10), tim.closed())
+        .await
+        .unwrap();
+    assert_eq!(closed.map(|d| d.code), Some(3005));
+    // Sam was refreshed by the backend and still answers.
+    wait_for_call(&seen, "refresh", |r| r["user"] == "sam").await;
+    let reply = command(&mut sam, 2, "rpc", json!({"method": "year"})).await;
+    assert_eq!(reply["rpc"]["data"], json!({"year": 2026}), "{reply}");
 }
