@@ -29,6 +29,8 @@ fn unix_now() -> i64 {
 #[derive(Default)]
 struct Calls {
     list: Mutex<Vec<(String, Value)>>,
+    /// Request headers (lower-case names) per call, in arrival order.
+    headers: Mutex<Vec<(String, std::collections::HashMap<String, String>)>>,
     added: tokio::sync::Notify,
 }
 
@@ -37,7 +39,12 @@ type Seen = Arc<Calls>;
 async fn backend() -> (String, Seen) {
     let seen: Seen = Arc::default();
     let record = |path: &'static str| {
-        move |State(seen): State<Seen>, Json(body): Json<Value>| async move {
+        move |State(seen): State<Seen>, headers: axum::http::HeaderMap, Json(body): Json<Value>| async move {
+            let headers = headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                .collect();
+            seen.headers.lock().push((path.to_string(), headers));
             seen.list.lock().push((path.to_string(), body.clone()));
             seen.added.notify_waiters();
             Json(answer(path, &body))
@@ -304,4 +311,50 @@ async fn refresh_proxy_extends_or_expires_connections() {
     wait_for_call(&seen, "refresh", |r| r["user"] == "sam").await;
     let reply = command(&mut sam, 2, "rpc", json!({"method": "year"})).await;
     assert_eq!(reply["rpc"]["data"], json!({"year": 2026}), "{reply}");
+}
+
+#[tokio::test]
+async fn only_allow_listed_headers_reach_the_backend() {
+    let (base, seen) = backend().await;
+    let mut cfg = config(&base);
+    cfg.client.proxy.connect.proxy.http_headers = vec!["X-Test-Header".into()];
+    cfg.client.proxy.connect.proxy.emulated_headers = vec!["X-Emulated".into()];
+    cfg.client
+        .proxy
+        .connect
+        .proxy
+        .http
+        .static_headers
+        .0
+        .insert("X-Static".into(), "s".into());
+    let node = start(cfg);
+    let mut info = testing::transport_info(ProtocolType::Json);
+    info.headers.insert("x-test-header".into(), "yes".into());
+    info.headers.insert("x-other".into(), "no".into());
+    let mut c = testing::connect(&node, info);
+    let reply = command(
+        &mut c,
+        1,
+        "connect",
+        json!({"headers": {"X-Emulated": "e", "X-Not-Listed": "n"}}),
+    )
+    .await;
+    assert!(reply.get("error").is_none(), "{reply}");
+    let headers = seen.headers.lock().clone();
+    let connect = headers
+        .iter()
+        .find(|(p, _)| p == "connect")
+        .map(|(_, h)| h)
+        .unwrap();
+    assert_eq!(connect.get("x-test-header").map(String::as_str), Some("yes"));
+    assert_eq!(connect.get("x-emulated").map(String::as_str), Some("e"));
+    assert_eq!(connect.get("x-static").map(String::as_str), Some("s"));
+    assert_eq!(
+        connect.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    assert!(
+        !connect.contains_key("x-other") && !connect.contains_key("x-not-listed"),
+        "{connect:?}"
+    );
 }
