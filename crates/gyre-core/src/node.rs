@@ -128,6 +128,11 @@ impl Node {
         Node { inner }
     }
 
+    /// The observer metrics and hooks are reported to.
+    pub fn observer(&self) -> Arc<dyn Observer> {
+        self.inner.observer()
+    }
+
     /// Installs the metrics observer (before serving connections).
     pub fn set_observer(&self, observer: Arc<dyn Observer>) {
         self.inner.set_observer(observer);

@@ -23,6 +23,12 @@ pub trait Observer: Send + Sync + 'static {
     fn transport_messages_sent(&self, _transport: &str, _frame_type: &str, _count: usize, _bytes: usize) {}
     /// Messages received from a transport.
     fn transport_message_received(&self, _transport: &str, _frame_type: &str, _size: usize) {}
+    /// A backend proxy call started (`protocol` `http`/`grpc`, `kind` `connect`, `subscribe`, …,
+    /// `name` the proxy's name or `default`).
+    fn proxy_started(&self, _protocol: &str, _kind: &str, _name: &str) {}
+    /// A backend proxy call ended after `seconds`; `failed` when it did not produce a reply
+    /// (transport error, timeout, bad status or body).
+    fn proxy_finished(&self, _protocol: &str, _kind: &str, _name: &str, _seconds: f64, _failed: bool) {}
     /// Broker traffic: `publication`, `join`, `leave`, `control`.
     fn node_message_sent(&self, _kind: &str) {}
     fn node_message_received(&self, _kind: &str) {}

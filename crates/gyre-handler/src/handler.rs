@@ -17,7 +17,7 @@ use gyre_core::{
 use crate::channel_ops::{decide_history, decide_presence, decide_publish, PublishDecision};
 use crate::connect::{authenticate, complete_connect, single_connection_channel};
 use crate::permissions::Caller;
-use crate::proxy::{unusable, Kind, Proxies};
+use crate::proxy::{unusable, Kind, Meter, Proxies};
 use crate::proxy_events;
 use crate::refresh::decide_refresh;
 use crate::rpc::{decide_rpc, RpcDecision};
@@ -65,6 +65,11 @@ impl Handler {
         if self.node.set(node).is_err() {
             tracing::warn!("client handler node already set");
         }
+    }
+
+    /// The node's observer, for proxy metrics (absent before `set_node`).
+    fn observer(&self) -> Option<Arc<dyn gyre_core::Observer>> {
+        self.node.get().map(Node::observer)
     }
 
     /// Disconnects the user's other connections (3504) when its personal channel already has
@@ -122,7 +127,12 @@ impl ClientHandler for Handler {
             let proxies = self.proxies.load_full();
             if let Some(proxy) = proxies.connect() {
                 let proxy = proxy.map_err(|why| unusable("connect", why))?;
-                proxied = Some(proxy_events::connect(&snapshot, proxy, &event).await?);
+                let observer = self.observer();
+                let meter = Meter {
+                    observer: observer.as_deref(),
+                    name: "default",
+                };
+                proxied = Some(proxy_events::connect(&snapshot, proxy, meter, &event).await?);
             }
         }
         let (auth, data) = match proxied {
@@ -158,7 +168,12 @@ impl ClientHandler for Handler {
             return match proxies.refresh() {
                 Some(proxy) => {
                     let proxy = proxy.map_err(|why| unusable("refresh", why))?;
-                    proxy_events::refresh(proxy, client, &client.user()).await
+                    let observer = self.observer();
+                    let meter = Meter {
+                        observer: observer.as_deref(),
+                        name: "default",
+                    };
+                    proxy_events::refresh(proxy, meter, client, &client.user()).await
                 }
                 None => Ok(RefreshReply {
                     expired: true,
@@ -208,9 +223,22 @@ impl ClientHandler for Handler {
                     .resolve(&event.channel)
                     .map_err(crate::permissions::channel_error)?
                     .options;
-                let options =
-                    proxy_events::subscribe(&snapshot, proxy, client, &user, ns, &event.channel, &event.data)
-                        .await?;
+                let observer = self.observer();
+                let meter = Meter {
+                    observer: observer.as_deref(),
+                    name: &name,
+                };
+                let options = proxy_events::subscribe(
+                    &snapshot,
+                    proxy,
+                    meter,
+                    client,
+                    &user,
+                    ns,
+                    &event.channel,
+                    &event.data,
+                )
+                .await?;
                 finish_subscribe(&snapshot, ns, caller(client, &user), &event, options)
             }
         }
@@ -231,7 +259,12 @@ impl ClientHandler for Handler {
                     let proxy = proxies
                         .get(Kind::SubRefresh, &ns.sub_refresh_proxy_name)
                         .map_err(|why| unusable("sub_refresh", why))?;
-                    return proxy_events::sub_refresh(proxy, client, &user, &event.channel).await;
+                    let observer = self.observer();
+                    let meter = Meter {
+                        observer: observer.as_deref(),
+                        name: &ns.sub_refresh_proxy_name,
+                    };
+                    return proxy_events::sub_refresh(proxy, meter, client, &user, &event.channel).await;
                 }
             }
         }
@@ -266,7 +299,22 @@ impl ClientHandler for Handler {
                     .resolve(&event.channel)
                     .map_err(crate::permissions::channel_error)?
                     .options;
-                proxy_events::publish(&snapshot, proxy, client, &user, ns, &event.channel, &event.data).await
+                let observer = self.observer();
+                let meter = Meter {
+                    observer: observer.as_deref(),
+                    name: &name,
+                };
+                proxy_events::publish(
+                    &snapshot,
+                    proxy,
+                    meter,
+                    client,
+                    &user,
+                    ns,
+                    &event.channel,
+                    &event.data,
+                )
+                .await
             }
         }
     }
@@ -281,7 +329,12 @@ impl ClientHandler for Handler {
                     .get(Kind::Rpc, &name)
                     .map_err(|why| unusable("rpc", why))?;
                 let user = client.user();
-                proxy_events::rpc(proxy, client, &user, &event.method, &event.data).await
+                let observer = self.observer();
+                let meter = Meter {
+                    observer: observer.as_deref(),
+                    name: &name,
+                };
+                proxy_events::rpc(proxy, meter, client, &user, &event.method, &event.data).await
             }
         }
     }

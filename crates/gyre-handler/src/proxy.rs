@@ -250,3 +250,35 @@ pub(crate) fn bytes_of(
         }
     }
 }
+
+/// Where proxy calls are reported (the node's observer), and under which name.
+#[derive(Clone, Copy)]
+pub(crate) struct Meter<'a> {
+    pub(crate) observer: Option<&'a dyn gyre_core::Observer>,
+    pub(crate) name: &'a str,
+}
+
+impl Meter<'_> {
+    /// Runs one proxy call, reporting it as in flight and then its duration and failure.
+    pub(crate) async fn call<T>(
+        self,
+        kind: &'static str,
+        fut: impl std::future::Future<Output = Result<Outcome<T>, ProxyError>>,
+    ) -> Result<Outcome<T>, ProxyError> {
+        let Some(observer) = self.observer else {
+            return fut.await;
+        };
+        // Only HTTP proxies exist so far.
+        observer.proxy_started("http", kind, self.name);
+        let started = std::time::Instant::now();
+        let result = fut.await;
+        observer.proxy_finished(
+            "http",
+            kind,
+            self.name,
+            started.elapsed().as_secs_f64(),
+            result.is_err(),
+        );
+        result
+    }
+}

@@ -17,7 +17,7 @@ use gyre_proxy::{
 use crate::connect::Authenticated;
 use crate::options::{namespace_subscribe_options, publish_options, server_side_subscribe_options};
 use crate::permissions::channel_error;
-use crate::proxy::{bytes_of, common, context, data_fields, meta_field, outcome};
+use crate::proxy::{bytes_of, common, context, data_fields, meta_field, outcome, Meter};
 
 /// What the connect proxy decided: credentials (or none: the usual anonymous rules apply) and
 /// the data for the client's connect result.
@@ -29,6 +29,7 @@ pub(crate) struct ProxyConnect {
 pub(crate) async fn connect(
     snapshot: &Snapshot,
     proxy: &HttpProxy,
+    meter: Meter<'_>,
     event: &ConnectingEvent,
 ) -> Result<ProxyConnect, HandlerError> {
     let c = common(proxy, &event.client_id, &event.transport);
@@ -48,7 +49,11 @@ pub(crate) async fn connect(
         headers: event.transport.headers.clone(),
         emulated_headers: event.headers.clone(),
     };
-    let Some(result) = outcome("connect", proxy.connect(&request, &ctx).await)? else {
+    let Some(result) = outcome(
+        "connect",
+        meter.call("connect", proxy.connect(&request, &ctx)).await,
+    )?
+    else {
         return Ok(ProxyConnect {
             auth: None,
             data: Bytes::new(),
@@ -92,9 +97,11 @@ pub(crate) async fn connect(
 
 /// A subscription the backend allowed: namespace defaults with its overrides, info, data and
 /// expiry.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn subscribe(
     snapshot: &Snapshot,
     proxy: &HttpProxy,
+    meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
     ns: &ChannelOptions,
@@ -115,7 +122,13 @@ pub(crate) async fn subscribe(
         data,
         b64data,
     };
-    let result = outcome("subscribe", proxy.subscribe(&request, &context(client)).await)?.unwrap_or_default();
+    let result = outcome(
+        "subscribe",
+        meter
+            .call("subscribe", proxy.subscribe(&request, &context(client)))
+            .await,
+    )?
+    .unwrap_or_default();
     let mut options = namespace_subscribe_options(
         snapshot,
         ns,
@@ -130,9 +143,11 @@ pub(crate) async fn subscribe(
 
 /// A publication the backend allowed, possibly with its data replaced. The core then publishes
 /// it with the client's info attached.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn publish(
     snapshot: &Snapshot,
     proxy: &HttpProxy,
+    meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
     ns: &ChannelOptions,
@@ -152,7 +167,13 @@ pub(crate) async fn publish(
         b64data,
         meta: meta_field(proxy, client.meta().as_ref()),
     };
-    let result = outcome("publish", proxy.publish(&request, &context(client)).await)?.unwrap_or_default();
+    let result = outcome(
+        "publish",
+        meter
+            .call("publish", proxy.publish(&request, &context(client)))
+            .await,
+    )?
+    .unwrap_or_default();
     let mut options = publish_options(snapshot, ns);
     if result.skip_history {
         options.history_size = 0;
@@ -173,6 +194,7 @@ pub(crate) async fn publish(
 
 pub(crate) async fn rpc(
     proxy: &HttpProxy,
+    meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
     method: &str,
@@ -191,7 +213,11 @@ pub(crate) async fn rpc(
         b64data,
         meta: meta_field(proxy, client.meta().as_ref()),
     };
-    let result = outcome("rpc", proxy.rpc(&request, &context(client)).await)?.unwrap_or_default();
+    let result = outcome(
+        "rpc",
+        meter.call("rpc", proxy.rpc(&request, &context(client))).await,
+    )?
+    .unwrap_or_default();
     Ok(RpcReply {
         data: bytes_of("rpc", result.data_bytes())?.unwrap_or_default(),
     })
@@ -211,6 +237,7 @@ fn unix_now() -> i64 {
 /// disconnects in the reply are not acted on, as in Centrifugo) or `expired` ends the connection.
 pub(crate) async fn refresh(
     proxy: &HttpProxy,
+    meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
 ) -> Result<RefreshReply, HandlerError> {
@@ -223,7 +250,10 @@ pub(crate) async fn refresh(
         user: user.to_owned(),
         meta: meta_field(proxy, client.meta().as_ref()),
     };
-    let result = match proxy.refresh(&request, &context(client)).await {
+    let result = match meter
+        .call("refresh", proxy.refresh(&request, &context(client)))
+        .await
+    {
         Err(e) => {
             tracing::error!(error = %e, client = client.id(), "error proxying refresh");
             return Ok(RefreshReply {
@@ -256,6 +286,7 @@ pub(crate) async fn refresh(
 /// Server-side subscription refresh, with the same failure rules as [`refresh`].
 pub(crate) async fn sub_refresh(
     proxy: &HttpProxy,
+    meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
     channel: &str,
@@ -270,7 +301,10 @@ pub(crate) async fn sub_refresh(
         channel: channel.to_owned(),
         meta: meta_field(proxy, client.meta().as_ref()),
     };
-    let result = match proxy.sub_refresh(&request, &context(client)).await {
+    let result = match meter
+        .call("sub_refresh", proxy.sub_refresh(&request, &context(client)))
+        .await
+    {
         Err(e) => {
             tracing::error!(error = %e, client = client.id(), channel, "error proxying sub refresh");
             return Ok(SubRefreshReply {

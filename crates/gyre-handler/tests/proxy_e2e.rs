@@ -248,6 +248,24 @@ async fn backend_errors_and_disconnects_reach_the_client() {
     assert_eq!(closed.map(|d| d.code), Some(3501));
 }
 
+/// Proxy calls as the metrics see them: (type, name, failed) per finished call, and in flight.
+#[derive(Default)]
+struct ProxyMetrics {
+    finished: Mutex<Vec<(String, String, bool)>>,
+    inflight: std::sync::atomic::AtomicI64,
+}
+
+impl gyre_core::Observer for ProxyMetrics {
+    fn proxy_started(&self, protocol: &str, _kind: &str, _name: &str) {
+        assert_eq!(protocol, "http");
+        self.inflight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn proxy_finished(&self, _protocol: &str, kind: &str, name: &str, _seconds: f64, failed: bool) {
+        self.inflight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.finished.lock().push((kind.into(), name.into(), failed));
+    }
+}
+
 #[tokio::test]
 async fn unreachable_or_slow_backend_is_error_100_within_the_timeout() {
     // A port nothing listens on.
@@ -255,9 +273,16 @@ async fn unreachable_or_slow_backend_is_error_100_within_the_timeout() {
     let base = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
     let node = start(config(&base));
+    let metrics = Arc::new(ProxyMetrics::default());
+    node.set_observer(metrics.clone());
     let mut c = conn(&node);
     let reply = command(&mut c, 1, "connect", json!({})).await;
     assert_eq!(reply["error"]["code"], 100, "{reply}");
+    assert_eq!(
+        *metrics.finished.lock(),
+        [("connect".to_string(), "default".to_string(), true)]
+    );
+    assert_eq!(metrics.inflight.load(std::sync::atomic::Ordering::SeqCst), 0);
 
     // A backend that never answers: error 100 once the 200 ms timeout passes.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -49,6 +49,9 @@ pub(crate) struct Metrics {
     transport_received_size: CounterVec,
     api_duration: HistogramVec,
     api_errors: CounterVec,
+    proxy_duration: HistogramVec,
+    proxy_errors: CounterVec,
+    proxy_inflight: GaugeVec,
     /// Connections refused by `client.connection_limit`.
     pub(crate) connection_limit: IntCounter,
 }
@@ -96,6 +99,16 @@ impl Metrics {
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
+
+        let proxy_inflight = GaugeVec::new(
+            opts(
+                "proxy",
+                "inflight_requests",
+                "Number of in-flight proxy requests.",
+            ),
+            &["protocol", "type", "name"],
+        )?;
+        registry.register(Box::new(proxy_inflight.clone()))?;
 
         let ns = "channel_namespace";
         Ok(Metrics {
@@ -205,6 +218,20 @@ impl Metrics {
                 "Total errors in API commands.",
                 &["protocol", "method", "error"],
             )?,
+            proxy_duration: histogram(
+                "proxy",
+                "duration_seconds_histogram",
+                "Duration of proxy calls.",
+                prometheus::DEFAULT_BUCKETS,
+                &["protocol", "type", "name"],
+            )?,
+            proxy_errors: counter(
+                "proxy",
+                "errors",
+                "Number of proxy calls that failed.",
+                &["protocol", "type", "name"],
+            )?,
+            proxy_inflight,
             connection_limit,
             registry,
         })
@@ -281,6 +308,19 @@ impl Observer for Metrics {
             }
         }
         add(&self.sent_counters(transport, frame_type));
+    }
+    fn proxy_started(&self, protocol: &str, kind: &str, name: &str) {
+        self.proxy_inflight
+            .with_label_values(&[protocol, kind, name])
+            .inc();
+    }
+    fn proxy_finished(&self, protocol: &str, kind: &str, name: &str, seconds: f64, failed: bool) {
+        let labels = [protocol, kind, name];
+        self.proxy_inflight.with_label_values(&labels).dec();
+        self.proxy_duration.with_label_values(&labels).observe(seconds);
+        if failed {
+            self.proxy_errors.with_label_values(&labels).inc();
+        }
     }
     fn transport_message_received(&self, transport: &str, frame_type: &str, size: usize) {
         self.transport_received
