@@ -21,6 +21,7 @@ pub mod load;
 mod normalize;
 mod render;
 mod schema;
+mod seed_proxy;
 pub mod types;
 pub mod types_engine;
 pub mod types_net;

@@ -139,6 +139,7 @@ fn load_value(mut tree: Value, opts: &LoadOptions, mut warnings: Vec<String>) ->
     let root = schema::root();
     normalize::lowercase_keys(root, &mut tree);
     apply_v5_aliases(&mut tree, &mut warnings);
+    crate::seed_proxy::apply(&mut tree, &mut warnings);
 
     let mut unknown_keys = Vec::new();
     normalize::unknown_keys(root, &tree, "", &mut unknown_keys);

@@ -17,14 +17,10 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("map_broker", |c, d| c.map_broker != d.map_broker),
     ("controller", |c, d| c.controller != d.controller),
     ("shared_poll", |c, d| c.shared_poll != d.shared_poll),
-    ("client.proxy", |c, d| c.client.proxy != d.client.proxy),
     ("client.connect_code_to_unidirectional_disconnect", |c, d| {
         c.client.connect_code_to_unidirectional_disconnect
             != d.client.connect_code_to_unidirectional_disconnect
     }),
-    ("channel.proxy", |c, d| c.channel.proxy != d.channel.proxy),
-    ("rpc.proxy", |c, d| c.rpc.proxy != d.rpc.proxy),
-    ("proxies", |c, _| !c.proxies.is_empty()),
     ("consumers", |c, _| !c.consumers.is_empty()),
     ("grpc_api", |c, d| c.grpc_api != d.grpc_api),
     ("sse", |c, d| c.sse != d.sse),
@@ -83,13 +79,10 @@ pub(crate) fn warnings(cfg: &Config) -> Vec<String> {
             .map(|ns| (format!("channel namespace {}", ns.name), &ns.options)),
     );
     for (name, o) in namespaces {
-        if o.subscribe_proxy_enabled
-            || o.publish_proxy_enabled
-            || o.sub_refresh_proxy_enabled
-            || o.subscribe_stream_proxy_enabled
-        {
+        if o.sub_refresh_proxy_enabled || o.subscribe_stream_proxy_enabled {
             out.push(format!(
-                "{name}: channel proxies are not supported by this Gyre version yet; ignored"
+                "{name}: sub_refresh and subscribe_stream proxies are not supported by this Gyre \
+                 version yet; ignored"
             ));
         }
         if !matches!(o.subscription_type.as_str(), "" | "stream") {
@@ -99,10 +92,21 @@ pub(crate) fn warnings(cfg: &Config) -> Vec<String> {
             ));
         }
     }
-    let rpc_proxy = cfg.rpc.without_namespace.proxy_enabled
-        || cfg.rpc.namespaces.iter().any(|ns| ns.options.proxy_enabled);
-    if rpc_proxy {
-        out.push("rpc: RPC proxies are not supported by this Gyre version yet; ignored".into());
+    if cfg.client.proxy.refresh.enabled {
+        out.push(
+            "client.proxy.refresh: the refresh proxy is not supported by this Gyre version yet; ignored"
+                .into(),
+        );
+    }
+    let grpc = cfg
+        .all_proxies()
+        .filter(|p| !p.endpoint.is_empty() && !p.endpoint.starts_with("http://"))
+        .count();
+    if grpc > 0 {
+        out.push(format!(
+            "{grpc} proxy endpoint(s) are not http:// (GRPC or HTTPS proxies are not supported by \
+             this Gyre version yet): calls to them fail with error 100"
+        ));
     }
     if !KNOWN_LOG_LEVELS.contains(&cfg.log.level.to_ascii_lowercase().as_str()) {
         // Centrifugo logs the same at startup and keeps running at INFO.

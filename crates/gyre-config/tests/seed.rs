@@ -34,24 +34,41 @@ fn step4_namespaces() {
 }
 
 #[test]
-fn step7_proxies_load_with_warnings() {
+fn step7_proxies_map_onto_v6_keys() {
     let loaded = load_fixture("seed/step7.json");
-    // `client.proxy.rpc` and a namespace-level `proxy` object are not Centrifugo v6 keys.
-    assert_eq!(
-        loaded.unknown_keys,
-        ["channel.namespaces.[0].proxy", "client.proxy.rpc"]
-    );
-    assert_eq!(
-        loaded.warnings,
-        ["client.proxy: not supported by this Gyre version yet; ignored"]
-    );
+    // `client.proxy.rpc` and a namespace-level `proxy` object are not Centrifugo v6 keys: they
+    // are mapped onto v6's own (with a warning each) rather than ignored.
+    assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+    assert_eq!(loaded.warnings.len(), 3, "{:?}", loaded.warnings);
+    assert!(loaded
+        .warnings
+        .iter()
+        .all(|w| w.contains("not a Centrifugo v6 key")));
     let c = &loaded.config;
     assert!(c.client.proxy.connect.enabled);
     assert_eq!(
         c.client.proxy.connect.proxy.endpoint,
         "http://backend:3000/centrifugo/connect"
     );
-    assert_eq!(c.channel.namespaces[0].name, "chat");
+    assert!(c.rpc.without_namespace.proxy_enabled);
+    assert_eq!(c.rpc.proxy.endpoint, "http://backend:3000/centrifugo/rpc");
+    let chat = &c.channel.namespaces[0];
+    assert_eq!(chat.name, "chat");
+    assert!(chat.options.subscribe_proxy_enabled && chat.options.publish_proxy_enabled);
+    let named = |name: &str| {
+        c.proxies
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.proxy.endpoint.as_str())
+    };
+    assert_eq!(
+        named(&chat.options.subscribe_proxy_name),
+        Some("http://backend:3000/centrifugo/subscribe")
+    );
+    assert_eq!(
+        named(&chat.options.publish_proxy_name),
+        Some("http://backend:3000/centrifugo/publish")
+    );
     assert_eq!(validate(c), Ok(()));
 }
 

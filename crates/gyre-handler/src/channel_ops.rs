@@ -8,15 +8,22 @@ use crate::permissions::{
     channel_error, history_allowed, presence_allowed, publication_data_valid, publish_allowed, Caller,
 };
 
-/// Decides a client `publish`: channel (102/107), data format (107), proxies (108, not
-/// available in Gyre yet), then the permission ladder (103).
+/// What a publish needs after the checks that need no backend.
+pub(crate) enum PublishDecision {
+    Reply(Box<PublishReply>),
+    /// The namespace's publish proxy (by name) decides, instead of the permission ladder.
+    Proxy(String),
+}
+
+/// Decides a client `publish`: channel (102/107), data format (107), the publish proxy (a
+/// bidirectional subscribe stream is not available: 108), then the permission ladder (103).
 pub(crate) fn decide_publish(
     snapshot: &Snapshot,
     caller: Caller<'_>,
     subscribed: bool,
     channel: &str,
     data: &[u8],
-) -> Result<PublishReply, HandlerError> {
+) -> Result<PublishDecision, HandlerError> {
     let ns = channel_options(snapshot, channel)?;
     if !publication_data_valid(data, &ns.publication_data_format) {
         tracing::debug!(
@@ -26,9 +33,12 @@ pub(crate) fn decide_publish(
         );
         return Err(Error::BAD_REQUEST.into());
     }
-    if ns.publish_proxy_enabled || ns.subscribe_stream_proxy_enabled {
-        // A publish proxy, or a bidirectional subscribe stream, would take the publication;
-        // neither exists in Gyre yet, which Centrifugo answers with 108 too.
+    if ns.publish_proxy_enabled {
+        return Ok(PublishDecision::Proxy(ns.publish_proxy_name.clone()));
+    }
+    if ns.subscribe_stream_proxy_enabled {
+        // A bidirectional subscribe stream would take the publication; GRPC streams are not
+        // available in Gyre, which Centrifugo answers with 108 too.
         return Err(Error::NOT_AVAILABLE.into());
     }
     if !publish_allowed(snapshot, ns, caller, subscribed) {
@@ -39,10 +49,10 @@ pub(crate) fn decide_publish(
         );
         return Err(Error::PERMISSION_DENIED.into());
     }
-    Ok(PublishReply {
+    Ok(PublishDecision::Reply(Box::new(PublishReply {
         options: publish_options(snapshot, ns),
         ..Default::default()
-    })
+    })))
 }
 
 /// History needs a history-enabled namespace (108) and permission (103).
@@ -85,4 +95,15 @@ fn channel_options<'a>(snapshot: &'a Snapshot, channel: &'a str) -> Result<&'a C
         .resolve_valid(channel)
         .map_err(channel_error)?
         .options)
+}
+
+#[cfg(test)]
+impl PublishDecision {
+    /// The reply, for tests that expect no proxy.
+    pub(crate) fn reply(self) -> PublishReply {
+        match self {
+            PublishDecision::Reply(reply) => *reply,
+            PublishDecision::Proxy(name) => panic!("expected a reply, got proxy {name:?}"),
+        }
+    }
 }

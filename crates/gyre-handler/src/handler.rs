@@ -14,18 +14,23 @@ use gyre_core::{
     SubRefreshReply, SubscribeEvent, SubscribeReply, SubscriptionSource, Target,
 };
 
-use crate::channel_ops::{decide_history, decide_presence, decide_publish};
+use crate::channel_ops::{decide_history, decide_presence, decide_publish, PublishDecision};
 use crate::connect::{authenticate, complete_connect, single_connection_channel};
 use crate::permissions::Caller;
+use crate::proxy::{unusable, Kind, Proxies};
+use crate::proxy_events;
 use crate::refresh::decide_refresh;
-use crate::rpc::decide_rpc;
-use crate::subscribe::{decide_sub_refresh, decide_subscribe};
+use crate::rpc::{decide_rpc, RpcDecision};
+use crate::subscribe::{decide_sub_refresh, decide_subscribe, finish_subscribe, SubscribeDecision};
 use crate::tokens::{SetupError, Verifiers};
 
 /// Centrifugo's client handler for Gyre.
 pub struct Handler {
     config: SharedConfig,
     verifiers: ArcSwap<Verifiers>,
+    /// Rebuilt with the verifiers on reload; one HTTP connection pool for all of them.
+    proxies: ArcSwap<Proxies>,
+    proxy_client: gyre_proxy::ProxyHttpClient,
     node: OnceLock<Node>,
 }
 
@@ -33,9 +38,13 @@ impl Handler {
     /// Builds the token verifiers from the current snapshot.
     pub fn new(config: SharedConfig) -> Result<Handler, SetupError> {
         let verifiers = Verifiers::from_config(&config.load().config.client)?;
+        let proxy_client = gyre_proxy::ProxyHttpClient::new();
+        let proxies = Proxies::from_config(&config.load().config, &proxy_client);
         Ok(Handler {
             config,
             verifiers: ArcSwap::from_pointee(verifiers),
+            proxies: ArcSwap::from_pointee(proxies),
+            proxy_client,
             node: OnceLock::new(),
         })
     }
@@ -45,6 +54,8 @@ impl Handler {
     pub fn reload(&self) -> Result<(), SetupError> {
         let verifiers = Verifiers::from_config(&self.config.load().config.client)?;
         self.verifiers.store(Arc::new(verifiers));
+        let proxies = Proxies::from_config(&self.config.load().config, &self.proxy_client);
+        self.proxies.store(Arc::new(proxies));
         Ok(())
     }
 
@@ -105,15 +116,35 @@ fn caller<'a>(client: &'a ClientRef, user: &'a str) -> Caller<'a> {
 impl ClientHandler for Handler {
     async fn on_connecting(&self, event: ConnectingEvent) -> Result<ConnectingReply, HandlerError> {
         let snapshot = self.config.load_full();
-        let auth = {
-            let verifiers = self.verifiers.load();
-            authenticate(&snapshot, &verifiers.now(), &event)?
+        // Without a token, an enabled connect proxy is asked first (server.md §4.1 order).
+        let mut proxied = None;
+        if event.token.is_empty() {
+            let proxies = self.proxies.load_full();
+            if let Some(proxy) = proxies.connect() {
+                let proxy = proxy.map_err(|why| unusable("connect", why))?;
+                proxied = Some(proxy_events::connect(&snapshot, proxy, &event).await?);
+            }
+        }
+        let (auth, data) = match proxied {
+            Some(proxy_events::ProxyConnect {
+                auth: Some(auth),
+                data,
+            }) => (auth, data),
+            _ => {
+                let verifiers = self.verifiers.load();
+                (
+                    authenticate(&snapshot, &verifiers.now(), &event)?,
+                    bytes::Bytes::new(),
+                )
+            }
         };
         if let Some(channel) = single_connection_channel(&snapshot, &auth) {
             self.evict_other_connections(&channel, &auth.credentials.user, &event.client_id)
                 .await?;
         }
-        complete_connect(&snapshot, auth, &event)
+        let mut reply = complete_connect(&snapshot, auth, &event)?;
+        reply.data = data;
+        Ok(reply)
     }
 
     async fn on_refresh(
@@ -154,8 +185,28 @@ impl ClientHandler for Handler {
     ) -> Result<SubscribeReply, HandlerError> {
         let snapshot = self.config.load_full();
         let user = client.user();
-        let verifiers = self.verifiers.load();
-        decide_subscribe(&snapshot, &verifiers.now(), caller(client, &user), &event)
+        let decision = {
+            let verifiers = self.verifiers.load();
+            decide_subscribe(&snapshot, &verifiers.now(), caller(client, &user), &event)?
+        };
+        match decision {
+            SubscribeDecision::Reply(reply) => Ok(reply),
+            SubscribeDecision::Proxy(name) => {
+                let proxies = self.proxies.load_full();
+                let proxy = proxies
+                    .get(Kind::Subscribe, &name)
+                    .map_err(|why| unusable("subscribe", why))?;
+                let ns = snapshot
+                    .channels
+                    .resolve(&event.channel)
+                    .map_err(crate::permissions::channel_error)?
+                    .options;
+                let options =
+                    proxy_events::subscribe(&snapshot, proxy, client, &user, ns, &event.channel, &event.data)
+                        .await?;
+                finish_subscribe(&snapshot, ns, caller(client, &user), &event, options)
+            }
+        }
     }
 
     async fn on_sub_refresh(
@@ -177,17 +228,43 @@ impl ClientHandler for Handler {
         let snapshot = self.config.load_full();
         let user = client.user();
         let subscribed = client.is_subscribed(&event.channel);
-        decide_publish(
+        let decision = decide_publish(
             &snapshot,
             caller(client, &user),
             subscribed,
             &event.channel,
             &event.data,
-        )
+        )?;
+        match decision {
+            PublishDecision::Reply(reply) => Ok(*reply),
+            PublishDecision::Proxy(name) => {
+                let proxies = self.proxies.load_full();
+                let proxy = proxies
+                    .get(Kind::Publish, &name)
+                    .map_err(|why| unusable("publish", why))?;
+                let ns = snapshot
+                    .channels
+                    .resolve(&event.channel)
+                    .map_err(crate::permissions::channel_error)?
+                    .options;
+                proxy_events::publish(&snapshot, proxy, client, &user, ns, &event.channel, &event.data).await
+            }
+        }
     }
 
-    async fn on_rpc(&self, _client: &ClientRef, event: RpcEvent) -> Result<RpcReply, HandlerError> {
-        decide_rpc(&self.config.load().config.rpc, &event.method)
+    async fn on_rpc(&self, client: &ClientRef, event: RpcEvent) -> Result<RpcReply, HandlerError> {
+        let decision = decide_rpc(&self.config.load().config.rpc, &event.method)?;
+        match decision {
+            RpcDecision::Reply(reply) => Ok(reply),
+            RpcDecision::Proxy(name) => {
+                let proxies = self.proxies.load_full();
+                let proxy = proxies
+                    .get(Kind::Rpc, &name)
+                    .map_err(|why| unusable("rpc", why))?;
+                let user = client.user();
+                proxy_events::rpc(proxy, client, &user, &event.method, &event.data).await
+            }
+        }
     }
 
     async fn on_presence(&self, client: &ClientRef, channel: &str) -> Result<(), HandlerError> {

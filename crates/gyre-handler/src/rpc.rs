@@ -1,4 +1,4 @@
-//! Client RPC: the `rpc.ping` extension and RPC namespaces (the RPC proxy itself comes later).
+//! Client RPC: the `rpc.ping` extension and RPC namespaces; the RPC proxy answers the rest.
 
 use gyre_config::Rpc;
 use gyre_core::{Error, HandlerError, RpcReply};
@@ -9,15 +9,15 @@ use gyre_core::{Error, HandlerError, RpcReply};
 /// * `rpc.ping.enabled` and the method is `rpc.ping.method` → empty reply;
 /// * no RPC proxy enabled anywhere (only the ping extension) → 104;
 /// * otherwise the RPC namespace (`ns:method`) decides: unknown → 104, proxy not enabled for it
-///   → 108; an enabled proxy is not available in Gyre yet → 108.
-pub(crate) fn decide_rpc(rpc: &Rpc, method: &str) -> Result<RpcReply, HandlerError> {
+///   → 108; otherwise the namespace's RPC proxy (by name) answers.
+pub(crate) fn decide_rpc(rpc: &Rpc, method: &str) -> Result<RpcDecision, HandlerError> {
     let any_proxy =
         rpc.without_namespace.proxy_enabled || rpc.namespaces.iter().any(|n| n.options.proxy_enabled);
     if !rpc.ping.enabled && !any_proxy {
         return Err(Error::NOT_AVAILABLE.into());
     }
     if rpc.ping.enabled && method == rpc.ping.method {
-        return Ok(RpcReply::default());
+        return Ok(RpcDecision::Reply(RpcReply::default()));
     }
     if !any_proxy {
         return Err(Error::METHOD_NOT_FOUND.into());
@@ -34,8 +34,15 @@ pub(crate) fn decide_rpc(rpc: &Rpc, method: &str) -> Result<RpcReply, HandlerErr
     if !options.proxy_enabled {
         return Err(Error::NOT_AVAILABLE.into());
     }
-    tracing::info!(method, "RPC proxy is not available in this Gyre version");
-    Err(Error::NOT_AVAILABLE.into())
+    Ok(RpcDecision::Proxy(options.proxy_name.clone()))
+}
+
+/// What an RPC needs after the checks that need no backend.
+#[derive(Debug)]
+pub(crate) enum RpcDecision {
+    Reply(RpcReply),
+    /// This RPC proxy (by name) answers.
+    Proxy(String),
 }
 
 /// The part of `method` before the first boundary, or "" when there is none.
@@ -52,9 +59,11 @@ mod tests {
 
     use super::*;
 
-    fn code(r: Result<RpcReply, HandlerError>) -> u32 {
+    /// 0 for a reply, 1 for "ask the proxy", else the error or disconnect code.
+    fn code(r: Result<RpcDecision, HandlerError>) -> u32 {
         match r {
-            Ok(_) => 0,
+            Ok(RpcDecision::Reply(_)) => 0,
+            Ok(RpcDecision::Proxy(_)) => 1,
             Err(HandlerError::Error(e)) => e.code,
             Err(HandlerError::Disconnect(d)) => d.code,
         }
@@ -95,7 +104,8 @@ mod tests {
         assert_eq!(code(decide_rpc(&rpc, "nope:sum")), 104);
         assert_eq!(code(decide_rpc(&rpc, "off:sum")), 108);
         assert_eq!(code(decide_rpc(&rpc, "sum")), 108);
-        assert_eq!(code(decide_rpc(&rpc, "math:sum")), 108);
+        assert_eq!(code(decide_rpc(&rpc, "math:sum")), 1);
+        assert!(matches!(decide_rpc(&rpc, "math:sum"), Ok(RpcDecision::Proxy(name)) if name == "default"));
         rpc.namespace_boundary = String::new();
         assert_eq!(code(decide_rpc(&rpc, "nope:sum")), 108);
     }

@@ -25,12 +25,20 @@ use crate::tokens::Tokens;
 /// 7. `client.insecure` → allow; otherwise 103.
 ///
 /// Then the client's own positioning / recovery / join-leave wishes are granted when permitted.
+/// What a subscribe needs after the checks that need no backend.
+pub(crate) enum SubscribeDecision {
+    Reply(SubscribeReply),
+    /// Step 5: the namespace's subscribe proxy (by name) decides the options; then
+    /// [`finish_subscribe`] applies the client's own wishes.
+    Proxy(String),
+}
+
 pub(crate) fn decide_subscribe(
     snapshot: &Snapshot,
     tokens: &dyn Tokens,
     caller: Caller<'_>,
     event: &SubscribeEvent,
-) -> Result<SubscribeReply, HandlerError> {
+) -> Result<SubscribeDecision, HandlerError> {
     let channel = event.channel.as_str();
     if channel.is_empty() {
         return Err(Error::UNKNOWN_CHANNEL.into());
@@ -55,18 +63,18 @@ pub(crate) fn decide_subscribe(
         return Err(Error::PERMISSION_DENIED.into());
     }
 
-    let mut options = if !event.token.is_empty() {
+    let options = if !event.token.is_empty() {
         let token = verify_subscription_token(snapshot, tokens, caller, channel, &event.token)?;
         token_options(snapshot, ns, &token)
     } else if user_limited && user_listed(snapshot, caller, channel) {
         client_options(snapshot, ns)
-    } else if (ns.subscribe_proxy_enabled || ns.subscribe_stream_proxy_enabled) && !user_limited {
-        // Centrifugo answers 108 when a namespace asks for a proxy that is not configured.
-        tracing::info!(
-            channel,
-            "subscribe proxy enabled for the namespace but not available"
-        );
+    } else if ns.subscribe_stream_proxy_enabled && !user_limited {
+        // Subscribe streams (GRPC) are not available in Gyre; Centrifugo answers 108 when a
+        // namespace asks for a proxy it cannot call.
+        tracing::info!(channel, "subscribe stream proxy is not available");
         return Err(Error::NOT_AVAILABLE.into());
+    } else if ns.subscribe_proxy_enabled && !user_limited {
+        return Ok(SubscribeDecision::Proxy(ns.subscribe_proxy_name.clone()));
     } else if subscribe_for_client_allowed(snapshot, ns, caller, user_limited) {
         client_options(snapshot, ns)
     } else {
@@ -77,7 +85,17 @@ pub(crate) fn decide_subscribe(
         );
         return Err(Error::PERMISSION_DENIED.into());
     };
+    finish_subscribe(snapshot, ns, caller, event, options).map(SubscribeDecision::Reply)
+}
 
+/// Grants the client's own positioning / recovery / join-leave wishes where permitted.
+pub(crate) fn finish_subscribe(
+    snapshot: &Snapshot,
+    ns: &gyre_config::ChannelOptions,
+    caller: Caller<'_>,
+    event: &SubscribeEvent,
+    mut options: SubscribeOptions,
+) -> Result<SubscribeReply, HandlerError> {
     // The permission checks below run as if the connection were already subscribed: it will be
     // once this reply is applied.
     if event.positioned && (ns.allow_positioning || history_allowed(snapshot, ns, caller, true)) {
@@ -211,5 +229,16 @@ fn token_options(
         channel_info: token.info.clone(),
         data: token.data.clone(),
         ..namespace_subscribe_options(snapshot, ns, &token.override_, SubscriptionSource::Client)
+    }
+}
+
+#[cfg(test)]
+impl SubscribeDecision {
+    /// The reply, for tests that expect no proxy.
+    pub(crate) fn reply(self) -> SubscribeReply {
+        match self {
+            SubscribeDecision::Reply(reply) => reply,
+            SubscribeDecision::Proxy(name) => panic!("expected a reply, got proxy {name:?}"),
+        }
     }
 }

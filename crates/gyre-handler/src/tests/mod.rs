@@ -15,6 +15,8 @@ use crate::permissions::Caller;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Ok,
+    /// The backend proxy decides.
+    Proxy,
     Error(u32),
     Disconnect(u32),
 }

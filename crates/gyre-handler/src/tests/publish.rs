@@ -1,16 +1,13 @@
 use std::time::Duration;
 
 use super::*;
-use crate::channel_ops::{decide_history, decide_presence, decide_publish};
+use crate::channel_ops::{decide_history, decide_presence, decide_publish, PublishDecision};
 
 fn publish(config: Config, caller: Caller<'_>, subscribed: bool, channel: &str, data: &[u8]) -> Outcome {
-    outcome(&decide_publish(
-        &snapshot(config),
-        caller,
-        subscribed,
-        channel,
-        data,
-    ))
+    match decide_publish(&snapshot(config), caller, subscribed, channel, data) {
+        Ok(PublishDecision::Proxy(_)) => Outcome::Proxy,
+        other => outcome(&other),
+    }
 }
 
 #[test]
@@ -27,11 +24,9 @@ fn publish_order_and_permissions() {
         publish(config(), USER_42, true, "chat:ünïcode", b"{}"),
         Error(107)
     );
-    // Publish proxy enabled but not available.
-    assert_eq!(
-        publish(config(), USER_42, true, "proxied:room", b"{}"),
-        Error(108)
-    );
+    // The publish proxy decides instead of the permission ladder (after the data format).
+    assert_eq!(publish(config(), USER_42, true, "proxied:room", b"{}"), Proxy);
+    assert_eq!(publish(config(), ANON, false, "proxied:room", b"{}"), Proxy);
 
     let mut c = config();
     c.channel.namespaces[1].options.allow_publish_for_client = true;
@@ -58,7 +53,9 @@ fn publish_order_and_permissions() {
 fn publish_options_from_namespace() {
     let mut c = config();
     c.channel.namespaces[0].options.delta_publish = true;
-    let reply = decide_publish(&snapshot(c), USER_42, true, "chat:room", b"{}").unwrap();
+    let reply = decide_publish(&snapshot(c), USER_42, true, "chat:room", b"{}")
+        .unwrap()
+        .reply();
     assert_eq!(reply.options.history_size, 10);
     assert_eq!(reply.options.history_ttl, Duration::from_secs(300));
     assert!(reply.options.delta);

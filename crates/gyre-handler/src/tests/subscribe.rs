@@ -4,7 +4,7 @@ use gyre_jwt::{SubscribeOverride, SubscribeToken, TokenError};
 use gyre_protocol::FilterNode;
 
 use super::*;
-use crate::subscribe::{decide_sub_refresh, decide_subscribe};
+use crate::subscribe::{decide_sub_refresh, decide_subscribe, SubscribeDecision};
 use crate::tokens::fake::FakeTokens;
 
 fn event(channel: &str) -> SubscribeEvent {
@@ -75,7 +75,10 @@ fn tokens() -> FakeTokens {
 }
 
 fn decide(config: Config, caller: Caller<'_>, event: &SubscribeEvent) -> Outcome {
-    outcome(&decide_subscribe(&snapshot(config), &tokens(), caller, event))
+    match decide_subscribe(&snapshot(config), &tokens(), caller, event) {
+        Ok(SubscribeDecision::Proxy(_)) => Outcome::Proxy,
+        other => outcome(&other),
+    }
 }
 
 #[test]
@@ -108,8 +111,8 @@ fn b7_permission_matrix() {
         ("public:room", ANON, Ok),
         ("closed:room", USER_42, Error(103)),
         ("room", USER_42, Error(103)),
-        // A proxy that is enabled but does not exist.
-        ("proxied:room", USER_42, Error(108)),
+        // The namespace's subscribe proxy decides.
+        ("proxied:room", USER_42, Proxy),
     ];
     for (channel, caller, expected) in cases {
         let got = decide(config(), *caller, &event(channel));
@@ -130,7 +133,7 @@ fn insecure_allows_everything_but_private_channels() {
     assert_eq!(decide(c.clone(), ANON, &event("$room")), Error(103));
     assert_eq!(decide(c.clone(), USER_42, &event("nope:room")), Error(102));
     // The proxy rule comes before insecure in the order.
-    assert_eq!(decide(c, USER_42, &event("proxied:room")), Error(108));
+    assert_eq!(decide(c, USER_42, &event("proxied:room")), Proxy);
 }
 
 #[test]
@@ -183,7 +186,8 @@ fn token_decides_alone() {
         USER_42,
         &with_token("closed:room", "closed"),
     )
-    .unwrap();
+    .unwrap()
+    .reply();
     let o = reply.options;
     assert_eq!(o.expire_at, 1_900_000_000);
     assert_eq!(o.channel_info, Bytes::from_static(b"{\"role\":\"x\"}"));
@@ -213,7 +217,7 @@ fn client_flags_need_permission() {
         ..event("chat:room")
     };
     // chat grants history and presence to subscribers, and the caller is about to be one.
-    let o = decide_subscribe(&s, &t, USER_42, &wish).unwrap().options;
+    let o = decide_subscribe(&s, &t, USER_42, &wish).unwrap().reply().options;
     assert!(o.enable_positioning && o.enable_recovery && o.push_join_leave);
     assert!(o.emit_presence && o.emit_join_leave);
 
@@ -228,6 +232,7 @@ fn client_flags_need_permission() {
         },
     )
     .unwrap()
+    .reply()
     .options;
     assert!(!o.enable_positioning && !o.enable_recovery && !o.push_join_leave);
 
@@ -248,6 +253,7 @@ fn client_flags_need_permission() {
         },
     )
     .unwrap()
+    .reply()
     .options;
     assert!(o.enable_positioning && o.enable_recovery && !o.push_join_leave);
 }
@@ -264,7 +270,9 @@ fn namespace_options_reach_the_reply() {
     chat.allowed_delta_types = vec!["fossil".into()];
     chat.history_meta_ttl = gyre_config::Duration::from_secs(60);
     chat.sub_refresh_proxy_enabled = true;
-    let reply = decide_subscribe(&snapshot(c), &tokens(), USER_42, &event("chat:room")).unwrap();
+    let reply = decide_subscribe(&snapshot(c), &tokens(), USER_42, &event("chat:room"))
+        .unwrap()
+        .reply();
     let o = &reply.options;
     assert!(o.enable_positioning && o.enable_recovery && o.push_join_leave);
     assert_eq!(o.recovery_mode, RecoveryMode::Cache);

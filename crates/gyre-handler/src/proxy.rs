@@ -1,0 +1,235 @@
+//! The backend proxies a configuration defines, built once per configuration snapshot, and the
+//! mapping between the core's events and the proxy protocol: request fields in, outcomes back
+//! as the core's errors and disconnects (server.md §2.4–2.5).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use gyre_config::{Config, Proxy};
+use gyre_core::{ClientRef, Disconnect, Error, HandlerError, ProtocolType};
+use gyre_proxy::{
+    encode_data, CallContext, DisconnectReply, ErrorReply, HttpProxy, Outcome, ProxyConfig, ProxyError,
+    ProxyHttpClient, StatusTransform,
+};
+use serde_json::value::RawValue;
+
+/// Which configured proxy serves an event: the `default` one of its kind, or a named one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Subscribe,
+    Publish,
+    Rpc,
+}
+
+/// A proxy that could not be built (a GRPC endpoint, which Gyre does not speak yet, or a bad
+/// option): calls to it fail like an unreachable backend.
+type Built = Result<HttpProxy, String>;
+
+/// Every proxy of one configuration snapshot, sharing one HTTP connection pool.
+pub(crate) struct Proxies {
+    connect: Option<Built>,
+    subscribe: Built,
+    publish: Built,
+    rpc: Built,
+    named: HashMap<String, Built>,
+}
+
+impl Proxies {
+    pub(crate) fn from_config(config: &Config, client: &ProxyHttpClient) -> Proxies {
+        let build = |proxy: &Proxy| -> Built {
+            HttpProxy::new(proxy_config(proxy), client.clone()).map_err(|e| e.to_string())
+        };
+        let connect = &config.client.proxy.connect;
+        let proxies = Proxies {
+            connect: connect.enabled.then(|| build(&connect.proxy)),
+            subscribe: build(&config.channel.proxy.subscribe),
+            publish: build(&config.channel.proxy.publish),
+            rpc: build(&config.rpc.proxy),
+            named: config
+                .proxies
+                .iter()
+                .map(|p| (p.name.clone(), build(&p.proxy)))
+                .collect(),
+        };
+        proxies.log_unusable(config);
+        proxies
+    }
+
+    /// Says once, at load, which enabled proxies cannot work in this build.
+    fn log_unusable(&self, config: &Config) {
+        if let Some(Err(e)) = &self.connect {
+            tracing::error!(error = %e, "connect proxy cannot be used");
+        }
+        let mut used: Vec<(Kind, &str)> = Vec::new();
+        for ns in std::iter::once(&config.channel.without_namespace)
+            .chain(config.channel.namespaces.iter().map(|n| &n.options))
+        {
+            if ns.subscribe_proxy_enabled {
+                used.push((Kind::Subscribe, &ns.subscribe_proxy_name));
+            }
+            if ns.publish_proxy_enabled {
+                used.push((Kind::Publish, &ns.publish_proxy_name));
+            }
+        }
+        for rpc in std::iter::once(&config.rpc.without_namespace)
+            .chain(config.rpc.namespaces.iter().map(|n| &n.options))
+        {
+            if rpc.proxy_enabled {
+                used.push((Kind::Rpc, &rpc.proxy_name));
+            }
+        }
+        for (kind, name) in used {
+            if let Err(e) = self.get(kind, name) {
+                tracing::error!(error = %e, ?kind, name, "proxy cannot be used");
+            }
+        }
+    }
+
+    pub(crate) fn connect(&self) -> Option<Result<&HttpProxy, String>> {
+        self.connect.as_ref().map(|b| b.as_ref().map_err(Clone::clone))
+    }
+
+    pub(crate) fn get(&self, kind: Kind, name: &str) -> Result<&HttpProxy, String> {
+        let built = if name.is_empty() || name == "default" {
+            match kind {
+                Kind::Subscribe => &self.subscribe,
+                Kind::Publish => &self.publish,
+                Kind::Rpc => &self.rpc,
+            }
+        } else {
+            self.named
+                .get(name)
+                .ok_or_else(|| format!("no proxy named {name:?}"))?
+        };
+        built.as_ref().map_err(Clone::clone)
+    }
+}
+
+fn proxy_config(proxy: &Proxy) -> ProxyConfig {
+    let mut config = ProxyConfig::new(proxy.endpoint.clone());
+    config.timeout = proxy.timeout.as_std();
+    config.http_headers = proxy.http_headers.clone();
+    config.emulated_headers = proxy.emulated_headers.clone();
+    config.static_headers = proxy
+        .http
+        .static_headers
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    config.status_to_code_transforms = proxy
+        .http
+        .status_to_code_transforms
+        .iter()
+        .map(|t| StatusTransform {
+            status_code: u16::try_from(t.status_code).unwrap_or(0),
+            to_error: (t.to_error.code > 0).then(|| ErrorReply {
+                code: t.to_error.code,
+                message: t.to_error.message.clone(),
+                temporary: t.to_error.temporary,
+            }),
+            to_disconnect: (t.to_disconnect.code > 0).then(|| DisconnectReply {
+                code: t.to_disconnect.code,
+                reason: t.to_disconnect.reason.clone(),
+            }),
+        })
+        .collect();
+    config.binary_encoding = proxy.binary_encoding;
+    config.include_connection_meta = proxy.include_connection_meta;
+    config
+}
+
+/// The fields every client-originated request carries.
+pub(crate) struct Common {
+    pub(crate) client: String,
+    pub(crate) transport: String,
+    pub(crate) protocol: String,
+    pub(crate) encoding: String,
+}
+
+pub(crate) fn common(proxy: &HttpProxy, client_id: &str, transport: &gyre_core::TransportInfo) -> Common {
+    Common {
+        client: client_id.to_owned(),
+        transport: transport.name.to_owned(),
+        protocol: match transport.protocol {
+            ProtocolType::Json => "json",
+            ProtocolType::Protobuf => "protobuf",
+        }
+        .to_owned(),
+        encoding: proxy.config().encoding().to_owned(),
+    }
+}
+
+/// What a call needs from the connection: its kept request headers (and no emulated ones
+/// after connect).
+pub(crate) fn context(client: &ClientRef) -> CallContext {
+    CallContext {
+        headers: client.transport().headers.clone(),
+        emulated_headers: HashMap::new(),
+    }
+}
+
+/// Client data as the proxy wants it: raw JSON, or base64 with `binary_encoding`. Data that is
+/// not JSON cannot travel in a JSON proxy request: the client gets 107, as in Centrifugo.
+pub(crate) fn data_fields(
+    proxy: &HttpProxy,
+    data: &[u8],
+) -> Result<(Option<Box<RawValue>>, String), HandlerError> {
+    if data.is_empty() {
+        return Ok((None, String::new()));
+    }
+    let wire = encode_data(data, proxy.config().binary_encoding)
+        .map_err(|_| HandlerError::from(Error::BAD_REQUEST))?;
+    Ok((wire.data, wire.b64data))
+}
+
+/// The connection meta, when the proxy asks for it.
+pub(crate) fn meta_field(proxy: &HttpProxy, meta: Option<&Bytes>) -> Option<Box<RawValue>> {
+    let raw = meta.and_then(|m| serde_json::from_slice::<Box<RawValue>>(m).ok());
+    proxy.config().request_meta(raw.as_deref())
+}
+
+/// A proxy call's outcome as the core sees it; `None` is "no result".
+pub(crate) fn outcome<T>(
+    event: &'static str,
+    result: Result<Outcome<T>, ProxyError>,
+) -> Result<Option<T>, HandlerError> {
+    match result {
+        Ok(Outcome::Result(r)) => Ok(r),
+        Ok(Outcome::Error {
+            code,
+            message,
+            temporary,
+        }) => Err(Error {
+            code,
+            message: message.into(),
+            temporary,
+        }
+        .into()),
+        Ok(Outcome::Disconnect { code, reason }) => Err(Disconnect::custom(code, reason).into()),
+        Err(e) => {
+            tracing::error!(error = %e, event, "proxy call failed");
+            Err(Error::INTERNAL.into())
+        }
+    }
+}
+
+/// An unusable proxy fails the call like an unreachable backend.
+pub(crate) fn unusable(event: &'static str, why: String) -> HandlerError {
+    tracing::error!(error = %why, event, "proxy not usable");
+    Error::INTERNAL.into()
+}
+
+/// Bytes from a result's raw or base64 field; bad base64 from the backend is its error.
+pub(crate) fn bytes_of(
+    event: &'static str,
+    value: Result<Option<Vec<u8>>, gyre_proxy::PayloadError>,
+) -> Result<Option<Bytes>, HandlerError> {
+    match value {
+        Ok(v) => Ok(v.map(Bytes::from)),
+        Err(e) => {
+            tracing::error!(error = %e, event, "undecodable proxy result field");
+            Err(Error::INTERNAL.into())
+        }
+    }
+}

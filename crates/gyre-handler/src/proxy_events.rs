@@ -1,0 +1,212 @@
+//! Connect, subscribe, publish and RPC decided by the backend through a proxy.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use gyre_config::{ChannelOptions, Snapshot};
+use gyre_core::{
+    ClientRef, ConnectingEvent, Credentials, HandlerError, PublishReply, RpcReply, SubscribeOptions,
+    SubscriptionSource,
+};
+use gyre_jwt::SubscribeOverride;
+use gyre_proxy::{
+    CallContext, ConnectRequest, HttpProxy, PublishRequest, RPCRequest, SubscribeOptionOverride,
+    SubscribeRequest,
+};
+
+use crate::connect::Authenticated;
+use crate::options::{namespace_subscribe_options, publish_options, server_side_subscribe_options};
+use crate::permissions::channel_error;
+use crate::proxy::{bytes_of, common, context, data_fields, meta_field, outcome};
+
+/// What the connect proxy decided: credentials (or none: the usual anonymous rules apply) and
+/// the data for the client's connect result.
+pub(crate) struct ProxyConnect {
+    pub(crate) auth: Option<Authenticated>,
+    pub(crate) data: Bytes,
+}
+
+pub(crate) async fn connect(
+    snapshot: &Snapshot,
+    proxy: &HttpProxy,
+    event: &ConnectingEvent,
+) -> Result<ProxyConnect, HandlerError> {
+    let c = common(proxy, &event.client_id, &event.transport);
+    let (data, b64data) = data_fields(proxy, &event.data)?;
+    let request = ConnectRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        data,
+        b64data,
+        name: event.name.clone(),
+        version: event.version.clone(),
+        channels: event.subs.keys().cloned().collect(),
+    };
+    let ctx = CallContext {
+        headers: event.transport.headers.clone(),
+        emulated_headers: event.headers.clone(),
+    };
+    let Some(result) = outcome("connect", proxy.connect(&request, &ctx).await)? else {
+        return Ok(ProxyConnect {
+            auth: None,
+            data: Bytes::new(),
+        });
+    };
+    let info = bytes_of("connect", result.info_bytes())?.unwrap_or_default();
+    let data = bytes_of("connect", result.data_bytes())?.unwrap_or_default();
+    let mut subscriptions = HashMap::new();
+    for channel in &result.channels {
+        let ns = snapshot.channels.resolve(channel).map_err(channel_error)?.options;
+        subscriptions.insert(
+            channel.clone(),
+            server_side_subscribe_options(snapshot, ns, &SubscribeOverride::default()),
+        );
+    }
+    for (channel, sub) in &result.subs {
+        let ns = snapshot.channels.resolve(channel).map_err(channel_error)?.options;
+        let mut options = server_side_subscribe_options(snapshot, ns, &overrides(sub.r#override.as_ref()));
+        options.channel_info = bytes_of("connect", sub.info_bytes())?.unwrap_or_default();
+        options.data = bytes_of("connect", sub.data_bytes())?.unwrap_or_default();
+        subscriptions.insert(channel.clone(), options);
+    }
+    let meta = result
+        .meta
+        .as_ref()
+        .map(|m| Bytes::copy_from_slice(m.get().as_bytes()));
+    Ok(ProxyConnect {
+        auth: Some(Authenticated {
+            credentials: Credentials {
+                user: result.user,
+                expire_at: result.expire_at,
+                info,
+            },
+            subscriptions,
+            meta,
+            from_handler: true,
+        }),
+        data,
+    })
+}
+
+/// A subscription the backend allowed: namespace defaults with its overrides, info, data and
+/// expiry.
+pub(crate) async fn subscribe(
+    snapshot: &Snapshot,
+    proxy: &HttpProxy,
+    client: &ClientRef,
+    user: &str,
+    ns: &ChannelOptions,
+    channel: &str,
+    data: &[u8],
+) -> Result<SubscribeOptions, HandlerError> {
+    let c = common(proxy, client.id(), client.transport());
+    let (data, b64data) = data_fields(proxy, data)?;
+    let request = SubscribeRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        user: user.to_owned(),
+        channel: channel.to_owned(),
+        token: String::new(),
+        meta: meta_field(proxy, client.meta().as_ref()),
+        data,
+        b64data,
+    };
+    let result = outcome("subscribe", proxy.subscribe(&request, &context(client)).await)?.unwrap_or_default();
+    let mut options = namespace_subscribe_options(
+        snapshot,
+        ns,
+        &overrides(result.r#override.as_ref()),
+        SubscriptionSource::Client,
+    );
+    options.expire_at = result.expire_at;
+    options.channel_info = bytes_of("subscribe", result.info_bytes())?.unwrap_or_default();
+    options.data = bytes_of("subscribe", result.data_bytes())?.unwrap_or_default();
+    Ok(options)
+}
+
+/// A publication the backend allowed, possibly with its data replaced. The core then publishes
+/// it with the client's info attached.
+pub(crate) async fn publish(
+    snapshot: &Snapshot,
+    proxy: &HttpProxy,
+    client: &ClientRef,
+    user: &str,
+    ns: &ChannelOptions,
+    channel: &str,
+    data: &[u8],
+) -> Result<PublishReply, HandlerError> {
+    let c = common(proxy, client.id(), client.transport());
+    let (wire, b64data) = data_fields(proxy, data)?;
+    let request = PublishRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        user: user.to_owned(),
+        channel: channel.to_owned(),
+        data: wire,
+        b64data,
+        meta: meta_field(proxy, client.meta().as_ref()),
+    };
+    let result = outcome("publish", proxy.publish(&request, &context(client)).await)?.unwrap_or_default();
+    let mut options = publish_options(snapshot, ns);
+    if result.skip_history {
+        options.history_size = 0;
+        options.history_ttl = std::time::Duration::ZERO;
+    }
+    if !result.idempotency_key.is_empty() {
+        options.idempotency_key = Some(result.idempotency_key.clone());
+    }
+    if !result.tags.is_empty() {
+        options.tags = result.tags.clone();
+    }
+    Ok(PublishReply {
+        options,
+        data: bytes_of("publish", result.data_bytes())?,
+        result: None,
+    })
+}
+
+pub(crate) async fn rpc(
+    proxy: &HttpProxy,
+    client: &ClientRef,
+    user: &str,
+    method: &str,
+    data: &[u8],
+) -> Result<RpcReply, HandlerError> {
+    let c = common(proxy, client.id(), client.transport());
+    let (wire, b64data) = data_fields(proxy, data)?;
+    let request = RPCRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        user: user.to_owned(),
+        method: method.to_owned(),
+        data: wire,
+        b64data,
+        meta: meta_field(proxy, client.meta().as_ref()),
+    };
+    let result = outcome("rpc", proxy.rpc(&request, &context(client)).await)?.unwrap_or_default();
+    Ok(RpcReply {
+        data: bytes_of("rpc", result.data_bytes())?.unwrap_or_default(),
+    })
+}
+
+fn overrides(o: Option<&SubscribeOptionOverride>) -> SubscribeOverride {
+    let Some(o) = o else {
+        return SubscribeOverride::default();
+    };
+    let v = |b: &Option<gyre_proxy::BoolValue>| b.as_ref().map(|b| b.value);
+    SubscribeOverride {
+        presence: v(&o.presence),
+        join_leave: v(&o.join_leave),
+        force_push_join_leave: v(&o.force_push_join_leave),
+        force_recovery: v(&o.force_recovery),
+        force_positioning: v(&o.force_positioning),
+    }
+}
