@@ -79,10 +79,10 @@ pub(crate) fn warnings(cfg: &Config) -> Vec<String> {
             .map(|ns| (format!("channel namespace {}", ns.name), &ns.options)),
     );
     for (name, o) in namespaces {
-        if o.sub_refresh_proxy_enabled || o.subscribe_stream_proxy_enabled {
+        if o.subscribe_stream_proxy_enabled {
             out.push(format!(
-                "{name}: sub_refresh and subscribe_stream proxies are not supported by this Gyre \
-                 version yet; ignored"
+                "{name}: subscribe_stream proxies (GRPC) are not supported by this Gyre version \
+                 yet; subscribing answers 108"
             ));
         }
         if !matches!(o.subscription_type.as_str(), "" | "stream") {

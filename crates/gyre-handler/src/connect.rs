@@ -147,7 +147,8 @@ pub(crate) fn complete_connect(
         credentials,
         data: bytes::Bytes::new(),
         subscriptions,
-        client_side_refresh: true,
+        // With a refresh proxy the server refreshes the connection by asking the backend.
+        client_side_refresh: !snapshot.config.client.proxy.refresh.enabled,
         meta,
     };
     Ok(reply)

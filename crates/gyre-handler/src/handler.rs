@@ -153,11 +153,18 @@ impl ClientHandler for Handler {
         event: RefreshEvent,
     ) -> Result<RefreshReply, HandlerError> {
         if event.token.is_empty() {
-            // Server-side refresh needs a refresh proxy, which Gyre does not have yet.
-            return Ok(RefreshReply {
-                expired: true,
-                ..Default::default()
-            });
+            // Server-side refresh: the refresh proxy decides; without one the connection ends.
+            let proxies = self.proxies.load_full();
+            return match proxies.refresh() {
+                Some(proxy) => {
+                    let proxy = proxy.map_err(|why| unusable("refresh", why))?;
+                    proxy_events::refresh(proxy, client, &client.user()).await
+                }
+                None => Ok(RefreshReply {
+                    expired: true,
+                    ..Default::default()
+                }),
+            };
         }
         let snapshot = self.config.load_full();
         let user = client.user();
@@ -216,6 +223,18 @@ impl ClientHandler for Handler {
     ) -> Result<SubRefreshReply, HandlerError> {
         let snapshot = self.config.load_full();
         let user = client.user();
+        if event.token.is_empty() {
+            if let Ok(resolved) = snapshot.channels.resolve(&event.channel) {
+                let ns = resolved.options;
+                if ns.sub_refresh_proxy_enabled {
+                    let proxies = self.proxies.load_full();
+                    let proxy = proxies
+                        .get(Kind::SubRefresh, &ns.sub_refresh_proxy_name)
+                        .map_err(|why| unusable("sub_refresh", why))?;
+                    return proxy_events::sub_refresh(proxy, client, &user, &event.channel).await;
+                }
+            }
+        }
         let verifiers = self.verifiers.load();
         decide_sub_refresh(&snapshot, &verifiers.now(), caller(client, &user), &event)
     }

@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 pub(crate) enum Kind {
     Subscribe,
     Publish,
+    SubRefresh,
     Rpc,
 }
 
@@ -28,8 +29,10 @@ type Built = Result<HttpProxy, String>;
 /// Every proxy of one configuration snapshot, sharing one HTTP connection pool.
 pub(crate) struct Proxies {
     connect: Option<Built>,
+    refresh: Option<Built>,
     subscribe: Built,
     publish: Built,
+    sub_refresh: Built,
     rpc: Built,
     named: HashMap<String, Built>,
 }
@@ -40,10 +43,13 @@ impl Proxies {
             HttpProxy::new(proxy_config(proxy), client.clone()).map_err(|e| e.to_string())
         };
         let connect = &config.client.proxy.connect;
+        let refresh = &config.client.proxy.refresh;
         let proxies = Proxies {
             connect: connect.enabled.then(|| build(&connect.proxy)),
+            refresh: refresh.enabled.then(|| build(&refresh.proxy)),
             subscribe: build(&config.channel.proxy.subscribe),
             publish: build(&config.channel.proxy.publish),
+            sub_refresh: build(&config.channel.proxy.sub_refresh),
             rpc: build(&config.rpc.proxy),
             named: config
                 .proxies
@@ -60,6 +66,9 @@ impl Proxies {
         if let Some(Err(e)) = &self.connect {
             tracing::error!(error = %e, "connect proxy cannot be used");
         }
+        if let Some(Err(e)) = &self.refresh {
+            tracing::error!(error = %e, "refresh proxy cannot be used");
+        }
         let mut used: Vec<(Kind, &str)> = Vec::new();
         for ns in std::iter::once(&config.channel.without_namespace)
             .chain(config.channel.namespaces.iter().map(|n| &n.options))
@@ -69,6 +78,9 @@ impl Proxies {
             }
             if ns.publish_proxy_enabled {
                 used.push((Kind::Publish, &ns.publish_proxy_name));
+            }
+            if ns.sub_refresh_proxy_enabled {
+                used.push((Kind::SubRefresh, &ns.sub_refresh_proxy_name));
             }
         }
         for rpc in std::iter::once(&config.rpc.without_namespace)
@@ -89,11 +101,16 @@ impl Proxies {
         self.connect.as_ref().map(|b| b.as_ref().map_err(Clone::clone))
     }
 
+    pub(crate) fn refresh(&self) -> Option<Result<&HttpProxy, String>> {
+        self.refresh.as_ref().map(|b| b.as_ref().map_err(Clone::clone))
+    }
+
     pub(crate) fn get(&self, kind: Kind, name: &str) -> Result<&HttpProxy, String> {
         let built = if name.is_empty() || name == "default" {
             match kind {
                 Kind::Subscribe => &self.subscribe,
                 Kind::Publish => &self.publish,
+                Kind::SubRefresh => &self.sub_refresh,
                 Kind::Rpc => &self.rpc,
             }
         } else {

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use gyre_config::{ChannelOptions, Snapshot};
 use gyre_core::{
-    ClientRef, ConnectingEvent, Credentials, HandlerError, PublishReply, RpcReply, SubscribeOptions,
-    SubscriptionSource,
+    ClientRef, ConnectingEvent, Credentials, HandlerError, PublishReply, RefreshReply, RpcReply,
+    SubRefreshReply, SubscribeOptions, SubscriptionSource,
 };
 use gyre_jwt::SubscribeOverride;
 use gyre_proxy::{
-    CallContext, ConnectRequest, HttpProxy, PublishRequest, RPCRequest, SubscribeOptionOverride,
-    SubscribeRequest,
+    CallContext, ConnectRequest, HttpProxy, Outcome, PublishRequest, RPCRequest, RefreshRequest,
+    SubRefreshRequest, SubscribeOptionOverride, SubscribeRequest,
 };
 
 use crate::connect::Authenticated;
@@ -194,6 +194,108 @@ pub(crate) async fn rpc(
     let result = outcome("rpc", proxy.rpc(&request, &context(client)).await)?.unwrap_or_default();
     Ok(RpcReply {
         data: bytes_of("rpc", result.data_bytes())?.unwrap_or_default(),
+    })
+}
+
+/// How long a connection or subscription lives on when its refresh call failed: backend blips
+/// must not drop clients (Centrifugo's fixed minute).
+const REFRESH_RETRY_SECS: i64 = 60;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Server-side connection refresh. A failed call grants a minute; no result (errors and
+/// disconnects in the reply are not acted on, as in Centrifugo) or `expired` ends the connection.
+pub(crate) async fn refresh(
+    proxy: &HttpProxy,
+    client: &ClientRef,
+    user: &str,
+) -> Result<RefreshReply, HandlerError> {
+    let c = common(proxy, client.id(), client.transport());
+    let request = RefreshRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        user: user.to_owned(),
+        meta: meta_field(proxy, client.meta().as_ref()),
+    };
+    let result = match proxy.refresh(&request, &context(client)).await {
+        Err(e) => {
+            tracing::error!(error = %e, client = client.id(), "error proxying refresh");
+            return Ok(RefreshReply {
+                expire_at: unix_now() + REFRESH_RETRY_SECS,
+                ..Default::default()
+            });
+        }
+        Ok(Outcome::Result(Some(result))) => result,
+        Ok(_) => {
+            tracing::error!(client = client.id(), "no refresh result found");
+            return Ok(RefreshReply {
+                expired: true,
+                ..Default::default()
+            });
+        }
+    };
+    if result.expired {
+        return Ok(RefreshReply {
+            expired: true,
+            ..Default::default()
+        });
+    }
+    Ok(RefreshReply {
+        expired: false,
+        expire_at: result.expire_at,
+        info: bytes_of("refresh", result.info_bytes())?,
+    })
+}
+
+/// Server-side subscription refresh, with the same failure rules as [`refresh`].
+pub(crate) async fn sub_refresh(
+    proxy: &HttpProxy,
+    client: &ClientRef,
+    user: &str,
+    channel: &str,
+) -> Result<SubRefreshReply, HandlerError> {
+    let c = common(proxy, client.id(), client.transport());
+    let request = SubRefreshRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        user: user.to_owned(),
+        channel: channel.to_owned(),
+        meta: meta_field(proxy, client.meta().as_ref()),
+    };
+    let result = match proxy.sub_refresh(&request, &context(client)).await {
+        Err(e) => {
+            tracing::error!(error = %e, client = client.id(), channel, "error proxying sub refresh");
+            return Ok(SubRefreshReply {
+                expire_at: unix_now() + REFRESH_RETRY_SECS,
+                ..Default::default()
+            });
+        }
+        Ok(Outcome::Result(Some(result))) => result,
+        Ok(_) => {
+            return Ok(SubRefreshReply {
+                expired: true,
+                ..Default::default()
+            })
+        }
+    };
+    if result.expired {
+        return Ok(SubRefreshReply {
+            expired: true,
+            ..Default::default()
+        });
+    }
+    Ok(SubRefreshReply {
+        expired: false,
+        expire_at: result.expire_at,
+        info: bytes_of("sub_refresh", result.info_bytes())?,
     })
 }
 
