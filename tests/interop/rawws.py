@@ -21,7 +21,16 @@ OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x
 
 
 class RawWebSocket:
-    def __init__(self, host: str, port: int, path: str, *, rcvbuf: Optional[int] = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        *,
+        rcvbuf: Optional[int] = None,
+        timeout: float = 10.0,
+        headers: Optional[dict[str, str]] = None,
+    ):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # Must happen before connect: the window scale is negotiated in the handshake.
@@ -29,9 +38,9 @@ class RawWebSocket:
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
         self._buf = b""
-        self._handshake(host, port, path)
+        self._handshake(host, port, path, headers or {})
 
-    def _handshake(self, host: str, port: int, path: str) -> None:
+    def _handshake(self, host: str, port: int, path: str, extra: dict[str, str]) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
         request = (
             f"GET {path} HTTP/1.1\r\n"
@@ -40,7 +49,9 @@ class RawWebSocket:
             "Connection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n"
-            "\r\n"
+            # Extra upgrade headers (the proxy scenarios check which ones reach the backend).
+            + "".join(f"{name}: {value}\r\n" for name, value in extra.items())
+            + "\r\n"
         )
         self.sock.sendall(request.encode())
         while b"\r\n\r\n" not in self._buf:

@@ -475,6 +475,8 @@ class PyClient(SdkClient):
             get_token=_token_source(self.events, opts.get("getTokens"), "getToken", False),
             use_protobuf=kind.fmt == "protobuf",
             name=opts.get("name") or "python",
+            # Connect data (what a connect proxy receives as `data`).
+            data=_encode_payload(kind.fmt, opts["data"]) if opts.get("data") is not None else None,
             min_reconnect_delay=0.1,
             max_reconnect_delay=2.0,
             # Never pick up HTTP(S)_PROXY from the environment: the server is on loopback.

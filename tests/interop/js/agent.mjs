@@ -12,7 +12,7 @@
 // Configuration comes from the environment:
 //   GYRE_WS_URL   ws://127.0.0.1:PORT/connection/websocket
 //   GYRE_FORMAT   "json" | "protobuf"
-//   GYRE_CLIENT   JSON: {token?, getTokens?: [..], name?, minReconnectDelay?, maxReconnectDelay?}
+//   GYRE_CLIENT   JSON: {token?, getTokens?: [..], name?, data?, minReconnectDelay?, maxReconnectDelay?}
 //   GYRE_AGENT_TIMEOUT_MS  hard stop for a forgotten agent (default 60000)
 
 import readline from 'node:readline';
@@ -140,6 +140,10 @@ if (getToken) {
 }
 if (opts.name) {
   clientOptions.name = opts.name;
+}
+// Connect data (what a connect proxy receives as `data`).
+if (opts.data !== undefined && opts.data !== null) {
+  clientOptions.data = encodeData(opts.data);
 }
 
 const client = new Centrifuge(url, clientOptions);
