@@ -258,14 +258,28 @@ fn dial_uri(endpoint: &str) -> Result<Uri, ConfigError> {
 }
 
 fn status_error(status: Status, config: &ProxyConfig) -> ProxyError {
+    // tonic enforces `grpc-timeout` locally too and reports it as a cancelled call.
+    if status.code() == Code::DeadlineExceeded || caused_by_timeout(&status) {
+        return ProxyError::Timeout(config.timeout);
+    }
     match status.code() {
-        Code::DeadlineExceeded => ProxyError::Timeout(config.timeout),
         Code::Unavailable | Code::Cancelled => ProxyError::Transport(error_chain(&status)),
         code => ProxyError::GrpcStatus {
             code: code as i32,
             message: status.message().to_owned(),
         },
     }
+}
+
+fn caused_by_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
