@@ -277,3 +277,47 @@ pub(crate) fn sub_refresh_result(r: pb::SubRefreshResult) -> Result<SubRefreshRe
         b64info,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::choose_bytes;
+
+    /// What the handler's accessor would decode from a converted pair.
+    fn read(p: (Option<Box<RawValue>>, String), prefer: Prefer) -> Option<Vec<u8>> {
+        match prefer {
+            Prefer::B64 => choose_bytes(p.0.as_deref(), &p.1).unwrap(),
+            Prefer::Raw => match p.0 {
+                Some(raw) => Some(raw.get().as_bytes().to_vec()),
+                None => choose_bytes(None, &p.1).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn pairs_decode_to_what_centrifugo_would_use() {
+        let bin = vec![0xff, 0x01];
+        let json = br#"{"a":1}"#.to_vec();
+        let b64 = || "aGk=".to_owned(); // "hi"
+        let cases = [
+            (vec![], String::new(), Prefer::B64, None),
+            (vec![], b64(), Prefer::B64, Some(b"hi".to_vec())),
+            (json.clone(), String::new(), Prefer::B64, Some(json.clone())),
+            (bin.clone(), String::new(), Prefer::B64, Some(bin.clone())),
+            (bin.clone(), b64(), Prefer::B64, Some(b"hi".to_vec())),
+            (json.clone(), b64(), Prefer::B64, Some(b"hi".to_vec())),
+            (json.clone(), b64(), Prefer::Raw, Some(json.clone())),
+            (bin.clone(), b64(), Prefer::Raw, Some(bin.clone())),
+        ];
+        for (i, (bytes, b, prefer, want)) in cases.into_iter().enumerate() {
+            assert_eq!(read(pair(bytes, b, prefer), prefer), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn meta_must_be_json() {
+        assert!(meta(vec![]).unwrap().is_none());
+        assert_eq!(meta(b"{}".to_vec()).unwrap().unwrap().get(), "{}");
+        assert!(matches!(meta(vec![0xff]), Err(ProxyError::Decode(_))));
+    }
+}

@@ -34,7 +34,7 @@ async fn metadata_precedence_allow_lists_and_credentials() {
     let mut b = start(Script::default()).await;
     let p = b.proxy(|c| {
         c.grpc_static_metadata = map(&[("x-static", "s"), ("authorization", "static")]);
-        c.emulated_headers = vec!["Authorization".into(), "X-Emu".into()];
+        c.emulated_headers = vec!["Authorization".into(), "X-Emu".into(), "x-api-key".into()];
         c.http_headers = vec![
             "authorization".into(),
             "X-Real".into(),
