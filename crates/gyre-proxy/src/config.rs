@@ -22,7 +22,8 @@ pub struct StatusTransform {
 
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
-    /// `http://host:port/path`.
+    /// `http://host:port/path` for HTTP; anything else is a GRPC target (`grpc://host:port` or
+    /// `host:port`), as in Centrifugo.
     pub endpoint: String,
     /// Covers the whole call: connect, request, status line and body.
     pub timeout: Duration,
@@ -35,12 +36,24 @@ pub struct ProxyConfig {
     pub status_to_code_transforms: Vec<StatusTransform>,
     pub binary_encoding: bool,
     pub include_connection_meta: bool,
-    /// Gyre-specific guard; see [`DEFAULT_MAX_RESPONSE_BODY`].
+    /// Gyre-specific guard; see [`DEFAULT_MAX_RESPONSE_BODY`]. For GRPC it caps the decoded
+    /// reply message.
     pub max_response_body: usize,
+    /// `grpc.static_metadata`, sent on every GRPC call with the lowest priority.
+    pub grpc_static_metadata: HashMap<String, String>,
+    /// `grpc.credentials_key` / `grpc.credentials_value`: one metadata pair added to every GRPC
+    /// call (Centrifugo's per-RPC credentials). Empty key = none.
+    pub grpc_credentials_key: String,
+    pub grpc_credentials_value: String,
+    /// `grpc.compression`: gzip-compress GRPC requests.
+    pub grpc_compression: bool,
+    /// `grpc.tls.enabled`. Not supported yet: building a GRPC proxy with it fails.
+    pub grpc_tls: bool,
 }
 
 impl ProxyConfig {
-    /// Centrifugo's defaults: 1 s timeout, no headers forwarded, JSON encoding, no meta.
+    /// Centrifugo's defaults: 1 s timeout, no headers forwarded, JSON encoding, no meta, plaintext
+    /// uncompressed GRPC without credentials.
     pub fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
@@ -52,6 +65,11 @@ impl ProxyConfig {
             binary_encoding: false,
             include_connection_meta: false,
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            grpc_static_metadata: HashMap::new(),
+            grpc_credentials_key: String::new(),
+            grpc_credentials_value: String::new(),
+            grpc_compression: false,
+            grpc_tls: false,
         }
     }
 
@@ -94,7 +112,12 @@ impl ProxyConfig {
     }
 }
 
-/// Why an [`crate::HttpProxy`] could not be built from a [`ProxyConfig`].
+/// Whether Centrifugo would talk HTTP (rather than GRPC) to this endpoint.
+pub fn is_http_endpoint(endpoint: &str) -> bool {
+    endpoint.starts_with("http://") || endpoint.starts_with("https://")
+}
+
+/// Why a proxy could not be built from a [`ProxyConfig`].
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("proxy endpoint {0:?}: https:// endpoints are not supported yet (no TLS client)")]
@@ -107,4 +130,12 @@ pub enum ConfigError {
     ZeroTimeout,
     #[error("invalid static header {0:?}")]
     InvalidStaticHeader(String),
+    #[error("invalid GRPC static metadata {0:?}")]
+    InvalidStaticMetadata(String),
+    #[error("invalid GRPC credentials key or value for key {0:?}")]
+    InvalidGrpcCredentials(String),
+    #[error("GRPC proxy endpoint {0:?}: TLS is not supported yet (plaintext GRPC only)")]
+    GrpcTlsUnsupported(String),
+    #[error("GRPC proxy endpoint {0:?} is not supported: {1}")]
+    GrpcEndpoint(String, String),
 }

@@ -12,7 +12,7 @@ pub enum ProxyError {
     /// The whole call (connect, send, status and body) took longer than the proxy timeout.
     #[error("proxy call timed out after {0:?}")]
     Timeout(Duration),
-    /// The backend answered with a status other than 200 and no transform matched it.
+    /// The HTTP backend answered with a status other than 200 and no transform matched it.
     #[error("unexpected HTTP status code: {0}")]
     Status(u16),
     /// The 200 body was not a JSON object of the expected shape.
@@ -21,6 +21,10 @@ pub enum ProxyError {
     /// The body was larger than the configured response limit; reading stopped at the limit.
     #[error("proxy response body exceeds {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The GRPC backend answered with a non-OK status (other than deadline / unavailable, which map
+    /// to `Timeout` / `Transport`); `code` is the numeric GRPC code.
+    #[error("proxy GRPC call failed with status {code}: {message}")]
+    GrpcStatus { code: i32, message: String },
     /// The request could not be serialised (should not happen with validated payloads).
     #[error("error encoding proxy request: {0}")]
     Encode(String),

@@ -25,11 +25,27 @@ pub(crate) struct HeaderRules {
 
 impl HeaderRules {
     pub(crate) fn new(config: &ProxyConfig) -> Result<Self, ConfigError> {
+        Self::with_static(config, &config.static_headers, ConfigError::InvalidStaticHeader)
+    }
+
+    /// GRPC calls use `grpc.static_metadata` in place of the HTTP static headers.
+    pub(crate) fn for_grpc(config: &ProxyConfig) -> Result<Self, ConfigError> {
+        Self::with_static(
+            config,
+            &config.grpc_static_metadata,
+            ConfigError::InvalidStaticMetadata,
+        )
+    }
+
+    fn with_static(
+        config: &ProxyConfig,
+        statics: &HashMap<String, String>,
+        invalid: fn(String) -> ConfigError,
+    ) -> Result<Self, ConfigError> {
         let mut static_headers = HeaderMap::new();
-        for (k, v) in &config.static_headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| ConfigError::InvalidStaticHeader(k.clone()))?;
-            let value = HeaderValue::from_str(v).map_err(|_| ConfigError::InvalidStaticHeader(k.clone()))?;
+        for (k, v) in statics {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| invalid(k.clone()))?;
+            let value = HeaderValue::from_str(v).map_err(|_| invalid(k.clone()))?;
             static_headers.insert(name, value);
         }
         let lower = |v: &[String]| v.iter().map(|h| h.to_ascii_lowercase()).collect();
@@ -46,10 +62,16 @@ impl HeaderRules {
     /// Names or values that are not valid HTTP are skipped: they come from clients, and one bad
     /// header should not fail the whole call (Go's client would refuse to send the request).
     pub(crate) fn build(&self, ctx: &CallContext) -> HeaderMap {
+        let mut out = self.build_forwarded(ctx);
+        out.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        out
+    }
+
+    /// The same precedence without the forced content type (GRPC metadata).
+    pub(crate) fn build_forwarded(&self, ctx: &CallContext) -> HeaderMap {
         let mut out = self.static_headers.clone();
         self.copy_allowed(&mut out, &ctx.emulated_headers, &self.emulated_headers);
         self.copy_allowed(&mut out, &ctx.headers, &self.http_headers);
-        out.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         out
     }
 
