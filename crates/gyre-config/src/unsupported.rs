@@ -98,14 +98,14 @@ pub(crate) fn warnings(cfg: &Config) -> Vec<String> {
                 .into(),
         );
     }
-    let grpc = cfg
+    let tls = cfg
         .all_proxies()
-        .filter(|p| !p.endpoint.is_empty() && !p.endpoint.starts_with("http://"))
+        .filter(|p| p.endpoint.starts_with("https://") || p.grpc.tls.enabled)
         .count();
-    if grpc > 0 {
+    if tls > 0 {
         out.push(format!(
-            "{grpc} proxy endpoint(s) are not http:// (GRPC or HTTPS proxies are not supported by \
-             this Gyre version yet): calls to them fail with error 100"
+            "{tls} proxy endpoint(s) need TLS (https:// or grpc.tls), which this Gyre version's \
+             proxy clients do not support yet: calls to them fail with error 100"
         ));
     }
     if !KNOWN_LOG_LEVELS.contains(&cfg.log.level.to_ascii_lowercase().as_str()) {

@@ -274,7 +274,7 @@ fn unknown_log_level_is_a_warning() {
 fn unsupported_sections_warn_only_when_set() {
     let loaded = load_json(
         r#"{"sse": {"enabled": true}, "grpc_api": {"port": 10000},
-            "proxies": [{"name": "p1", "endpoint": "http://x"}, {"name": "p2", "endpoint": "grpc://x:1"}]}"#,
+            "proxies": [{"name": "p1", "endpoint": "http://x"}, {"name": "p2", "endpoint": "grpc://x:1"}, {"name": "p3", "endpoint": "https://x"}]}"#,
         &[],
         &[],
     );
@@ -282,8 +282,8 @@ fn unsupported_sections_warn_only_when_set() {
         loaded.warnings,
         [
             "sse: not supported by this Gyre version yet; ignored",
-            "1 proxy endpoint(s) are not http:// (GRPC or HTTPS proxies are not supported by \
-             this Gyre version yet): calls to them fail with error 100",
+            "1 proxy endpoint(s) need TLS (https:// or grpc.tls), which this Gyre version's \
+             proxy clients do not support yet: calls to them fail with error 100",
         ]
     );
     assert_eq!(loaded.config.proxies[0].proxy.timeout, Duration::from_secs(1));

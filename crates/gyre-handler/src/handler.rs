@@ -131,6 +131,7 @@ impl ClientHandler for Handler {
                 let meter = Meter {
                     observer: observer.as_deref(),
                     name: "default",
+                    protocol: proxy.protocol(),
                 };
                 proxied = Some(proxy_events::connect(&snapshot, proxy, meter, &event).await?);
             }
@@ -172,6 +173,7 @@ impl ClientHandler for Handler {
                     let meter = Meter {
                         observer: observer.as_deref(),
                         name: "default",
+                        protocol: proxy.protocol(),
                     };
                     proxy_events::refresh(proxy, meter, client, &client.user()).await
                 }
@@ -227,6 +229,7 @@ impl ClientHandler for Handler {
                 let meter = Meter {
                     observer: observer.as_deref(),
                     name: &name,
+                    protocol: proxy.protocol(),
                 };
                 let options = proxy_events::subscribe(
                     &snapshot,
@@ -263,6 +266,7 @@ impl ClientHandler for Handler {
                     let meter = Meter {
                         observer: observer.as_deref(),
                         name: &ns.sub_refresh_proxy_name,
+                        protocol: proxy.protocol(),
                     };
                     return proxy_events::sub_refresh(proxy, meter, client, &user, &event.channel).await;
                 }
@@ -303,6 +307,7 @@ impl ClientHandler for Handler {
                 let meter = Meter {
                     observer: observer.as_deref(),
                     name: &name,
+                    protocol: proxy.protocol(),
                 };
                 proxy_events::publish(
                     &snapshot,
@@ -333,6 +338,7 @@ impl ClientHandler for Handler {
                 let meter = Meter {
                     observer: observer.as_deref(),
                     name: &name,
+                    protocol: proxy.protocol(),
                 };
                 proxy_events::rpc(proxy, meter, client, &user, &event.method, &event.data).await
             }

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use gyre_config::{Config, Proxy};
 use gyre_core::{ClientRef, Disconnect, Error, HandlerError, ProtocolType};
 use gyre_proxy::{
-    encode_data, CallContext, DisconnectReply, ErrorReply, HttpProxy, Outcome, ProxyConfig, ProxyError,
-    ProxyHttpClient, StatusTransform,
+    encode_data, CallContext, DisconnectReply, ErrorReply, Outcome, Proxy as Backend, ProxyConfig,
+    ProxyError, ProxyHttpClient, StatusTransform,
 };
 use serde_json::value::RawValue;
 
@@ -22,9 +22,9 @@ pub(crate) enum Kind {
     Rpc,
 }
 
-/// A proxy that could not be built (a GRPC endpoint, which Gyre does not speak yet, or a bad
+/// A proxy that could not be built (TLS, which Gyre's proxy clients do not speak yet, or a bad
 /// option): calls to it fail like an unreachable backend.
-type Built = Result<HttpProxy, String>;
+type Built = Result<Backend, String>;
 
 /// Every proxy of one configuration snapshot, sharing one HTTP connection pool.
 pub(crate) struct Proxies {
@@ -40,7 +40,7 @@ pub(crate) struct Proxies {
 impl Proxies {
     pub(crate) fn from_config(config: &Config, client: &ProxyHttpClient) -> Proxies {
         let build = |proxy: &Proxy| -> Built {
-            HttpProxy::new(proxy_config(proxy), client.clone()).map_err(|e| e.to_string())
+            Backend::new(proxy_config(proxy), client.clone()).map_err(|e| e.to_string())
         };
         let connect = &config.client.proxy.connect;
         let refresh = &config.client.proxy.refresh;
@@ -97,15 +97,15 @@ impl Proxies {
         }
     }
 
-    pub(crate) fn connect(&self) -> Option<Result<&HttpProxy, String>> {
+    pub(crate) fn connect(&self) -> Option<Result<&Backend, String>> {
         self.connect.as_ref().map(|b| b.as_ref().map_err(Clone::clone))
     }
 
-    pub(crate) fn refresh(&self) -> Option<Result<&HttpProxy, String>> {
+    pub(crate) fn refresh(&self) -> Option<Result<&Backend, String>> {
         self.refresh.as_ref().map(|b| b.as_ref().map_err(Clone::clone))
     }
 
-    pub(crate) fn get(&self, kind: Kind, name: &str) -> Result<&HttpProxy, String> {
+    pub(crate) fn get(&self, kind: Kind, name: &str) -> Result<&Backend, String> {
         let built = if name.is_empty() || name == "default" {
             match kind {
                 Kind::Subscribe => &self.subscribe,
@@ -153,6 +153,17 @@ fn proxy_config(proxy: &Proxy) -> ProxyConfig {
         .collect();
     config.binary_encoding = proxy.binary_encoding;
     config.include_connection_meta = proxy.include_connection_meta;
+    config.grpc_static_metadata = proxy
+        .grpc
+        .static_metadata
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    config.grpc_credentials_key = proxy.grpc.credentials_key.clone();
+    config.grpc_credentials_value = proxy.grpc.credentials_value.clone();
+    config.grpc_compression = proxy.grpc.compression;
+    config.grpc_tls = proxy.grpc.tls.enabled;
     config
 }
 
@@ -164,7 +175,7 @@ pub(crate) struct Common {
     pub(crate) encoding: String,
 }
 
-pub(crate) fn common(proxy: &HttpProxy, client_id: &str, transport: &gyre_core::TransportInfo) -> Common {
+pub(crate) fn common(proxy: &Backend, client_id: &str, transport: &gyre_core::TransportInfo) -> Common {
     Common {
         client: client_id.to_owned(),
         transport: transport.name.to_owned(),
@@ -189,7 +200,7 @@ pub(crate) fn context(client: &ClientRef) -> CallContext {
 /// Client data as the proxy wants it: raw JSON, or base64 with `binary_encoding`. Data that is
 /// not JSON cannot travel in a JSON proxy request: the client gets 107, as in Centrifugo.
 pub(crate) fn data_fields(
-    proxy: &HttpProxy,
+    proxy: &Backend,
     data: &[u8],
 ) -> Result<(Option<Box<RawValue>>, String), HandlerError> {
     if data.is_empty() {
@@ -201,7 +212,7 @@ pub(crate) fn data_fields(
 }
 
 /// The connection meta, when the proxy asks for it.
-pub(crate) fn meta_field(proxy: &HttpProxy, meta: Option<&Bytes>) -> Option<Box<RawValue>> {
+pub(crate) fn meta_field(proxy: &Backend, meta: Option<&Bytes>) -> Option<Box<RawValue>> {
     let raw = meta.and_then(|m| serde_json::from_slice::<Box<RawValue>>(m).ok());
     proxy.config().request_meta(raw.as_deref())
 }
@@ -256,6 +267,8 @@ pub(crate) fn bytes_of(
 pub(crate) struct Meter<'a> {
     pub(crate) observer: Option<&'a dyn gyre_core::Observer>,
     pub(crate) name: &'a str,
+    /// `http` or `grpc`.
+    pub(crate) protocol: &'static str,
 }
 
 impl Meter<'_> {
@@ -268,17 +281,11 @@ impl Meter<'_> {
         let Some(observer) = self.observer else {
             return fut.await;
         };
-        // Only HTTP proxies exist so far.
-        observer.proxy_started("http", kind, self.name);
+        observer.proxy_started(self.protocol, kind, self.name);
         let started = std::time::Instant::now();
         let result = fut.await;
-        observer.proxy_finished(
-            "http",
-            kind,
-            self.name,
-            started.elapsed().as_secs_f64(),
-            result.is_err(),
-        );
+        let seconds = started.elapsed().as_secs_f64();
+        observer.proxy_finished(self.protocol, kind, self.name, seconds, result.is_err());
         result
     }
 }

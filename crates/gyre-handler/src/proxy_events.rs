@@ -10,7 +10,7 @@ use gyre_core::{
 };
 use gyre_jwt::SubscribeOverride;
 use gyre_proxy::{
-    CallContext, ConnectRequest, HttpProxy, Outcome, PublishRequest, RPCRequest, RefreshRequest,
+    CallContext, ConnectRequest, Outcome, Proxy as Backend, PublishRequest, RPCRequest, RefreshRequest,
     SubRefreshRequest, SubscribeOptionOverride, SubscribeRequest,
 };
 
@@ -28,7 +28,7 @@ pub(crate) struct ProxyConnect {
 
 pub(crate) async fn connect(
     snapshot: &Snapshot,
-    proxy: &HttpProxy,
+    proxy: &Backend,
     meter: Meter<'_>,
     event: &ConnectingEvent,
 ) -> Result<ProxyConnect, HandlerError> {
@@ -100,7 +100,7 @@ pub(crate) async fn connect(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn subscribe(
     snapshot: &Snapshot,
-    proxy: &HttpProxy,
+    proxy: &Backend,
     meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
@@ -146,7 +146,7 @@ pub(crate) async fn subscribe(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn publish(
     snapshot: &Snapshot,
-    proxy: &HttpProxy,
+    proxy: &Backend,
     meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
@@ -193,7 +193,7 @@ pub(crate) async fn publish(
 }
 
 pub(crate) async fn rpc(
-    proxy: &HttpProxy,
+    proxy: &Backend,
     meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
@@ -236,7 +236,7 @@ fn unix_now() -> i64 {
 /// Server-side connection refresh. A failed call grants a minute; no result (errors and
 /// disconnects in the reply are not acted on, as in Centrifugo) or `expired` ends the connection.
 pub(crate) async fn refresh(
-    proxy: &HttpProxy,
+    proxy: &Backend,
     meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
@@ -285,7 +285,7 @@ pub(crate) async fn refresh(
 
 /// Server-side subscription refresh, with the same failure rules as [`refresh`].
 pub(crate) async fn sub_refresh(
-    proxy: &HttpProxy,
+    proxy: &Backend,
     meter: Meter<'_>,
     client: &ClientRef,
     user: &str,
