@@ -110,6 +110,18 @@ impl std::fmt::Debug for Handler {
     }
 }
 
+/// The options of `channel`'s namespace (102/107 as the decisions give them).
+fn namespace<'s>(
+    snapshot: &'s gyre_config::Snapshot,
+    channel: &'s str,
+) -> Result<&'s gyre_config::ChannelOptions, HandlerError> {
+    Ok(snapshot
+        .channels
+        .resolve(channel)
+        .map_err(crate::permissions::channel_error)?
+        .options)
+}
+
 fn caller<'a>(client: &'a ClientRef, user: &'a str) -> Caller<'a> {
     Caller {
         user,
@@ -128,11 +140,7 @@ impl ClientHandler for Handler {
             if let Some(proxy) = proxies.connect() {
                 let proxy = proxy.map_err(|why| unusable("connect", why))?;
                 let observer = self.observer();
-                let meter = Meter {
-                    observer: observer.as_deref(),
-                    name: "default",
-                    protocol: proxy.protocol(),
-                };
+                let meter = Meter::new(observer.as_deref(), "default", proxy);
                 proxied = Some(proxy_events::connect(&snapshot, proxy, meter, &event).await?);
             }
         }
@@ -170,11 +178,7 @@ impl ClientHandler for Handler {
                 Some(proxy) => {
                     let proxy = proxy.map_err(|why| unusable("refresh", why))?;
                     let observer = self.observer();
-                    let meter = Meter {
-                        observer: observer.as_deref(),
-                        name: "default",
-                        protocol: proxy.protocol(),
-                    };
+                    let meter = Meter::new(observer.as_deref(), "default", proxy);
                     proxy_events::refresh(proxy, meter, client, &client.user()).await
                 }
                 None => Ok(RefreshReply {
@@ -220,17 +224,9 @@ impl ClientHandler for Handler {
                 let proxy = proxies
                     .get(Kind::Subscribe, &name)
                     .map_err(|why| unusable("subscribe", why))?;
-                let ns = snapshot
-                    .channels
-                    .resolve(&event.channel)
-                    .map_err(crate::permissions::channel_error)?
-                    .options;
+                let ns = namespace(&snapshot, &event.channel)?;
                 let observer = self.observer();
-                let meter = Meter {
-                    observer: observer.as_deref(),
-                    name: &name,
-                    protocol: proxy.protocol(),
-                };
+                let meter = Meter::new(observer.as_deref(), &name, proxy);
                 let options = proxy_events::subscribe(
                     &snapshot,
                     proxy,
@@ -263,11 +259,7 @@ impl ClientHandler for Handler {
                         .get(Kind::SubRefresh, &ns.sub_refresh_proxy_name)
                         .map_err(|why| unusable("sub_refresh", why))?;
                     let observer = self.observer();
-                    let meter = Meter {
-                        observer: observer.as_deref(),
-                        name: &ns.sub_refresh_proxy_name,
-                        protocol: proxy.protocol(),
-                    };
+                    let meter = Meter::new(observer.as_deref(), &ns.sub_refresh_proxy_name, proxy);
                     return proxy_events::sub_refresh(proxy, meter, client, &user, &event.channel).await;
                 }
             }
@@ -298,17 +290,9 @@ impl ClientHandler for Handler {
                 let proxy = proxies
                     .get(Kind::Publish, &name)
                     .map_err(|why| unusable("publish", why))?;
-                let ns = snapshot
-                    .channels
-                    .resolve(&event.channel)
-                    .map_err(crate::permissions::channel_error)?
-                    .options;
+                let ns = namespace(&snapshot, &event.channel)?;
                 let observer = self.observer();
-                let meter = Meter {
-                    observer: observer.as_deref(),
-                    name: &name,
-                    protocol: proxy.protocol(),
-                };
+                let meter = Meter::new(observer.as_deref(), &name, proxy);
                 proxy_events::publish(
                     &snapshot,
                     proxy,
@@ -335,11 +319,7 @@ impl ClientHandler for Handler {
                     .map_err(|why| unusable("rpc", why))?;
                 let user = client.user();
                 let observer = self.observer();
-                let meter = Meter {
-                    observer: observer.as_deref(),
-                    name: &name,
-                    protocol: proxy.protocol(),
-                };
+                let meter = Meter::new(observer.as_deref(), &name, proxy);
                 proxy_events::rpc(proxy, meter, client, &user, &event.method, &event.data).await
             }
         }

@@ -271,7 +271,19 @@ pub(crate) struct Meter<'a> {
     pub(crate) protocol: &'static str,
 }
 
-impl Meter<'_> {
+impl<'a> Meter<'a> {
+    pub(crate) fn new(
+        observer: Option<&'a dyn gyre_core::Observer>,
+        name: &'a str,
+        proxy: &Backend,
+    ) -> Meter<'a> {
+        Meter {
+            observer,
+            name,
+            protocol: proxy.protocol(),
+        }
+    }
+
     /// Runs one proxy call, reporting it as in flight and then its duration and failure.
     pub(crate) async fn call<T>(
         self,

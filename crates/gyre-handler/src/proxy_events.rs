@@ -233,8 +233,79 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Server-side connection refresh. A failed call grants a minute; no result (errors and
-/// disconnects in the reply are not acted on, as in Centrifugo) or `expired` ends the connection.
+/// What a refresh call decided, for connections and subscriptions alike.
+struct Refreshed {
+    expired: bool,
+    expire_at: i64,
+    info: Option<Bytes>,
+}
+
+/// The refresh results' common fields.
+trait RefreshResultFields {
+    fn expired(&self) -> bool;
+    fn expire_at(&self) -> i64;
+    fn info(&self) -> Result<Option<Vec<u8>>, gyre_proxy::PayloadError>;
+}
+
+impl RefreshResultFields for gyre_proxy::RefreshResult {
+    fn expired(&self) -> bool {
+        self.expired
+    }
+    fn expire_at(&self) -> i64 {
+        self.expire_at
+    }
+    fn info(&self) -> Result<Option<Vec<u8>>, gyre_proxy::PayloadError> {
+        self.info_bytes()
+    }
+}
+
+impl RefreshResultFields for gyre_proxy::SubRefreshResult {
+    fn expired(&self) -> bool {
+        self.expired
+    }
+    fn expire_at(&self) -> i64 {
+        self.expire_at
+    }
+    fn info(&self) -> Result<Option<Vec<u8>>, gyre_proxy::PayloadError> {
+        self.info_bytes()
+    }
+}
+
+/// A failed call grants a minute (backend blips must not drop clients); no result (errors and
+/// disconnects in the reply are not acted on, as in Centrifugo) or `expired` means expired.
+fn refreshed<R: RefreshResultFields>(
+    event: &'static str,
+    client: &ClientRef,
+    call: Result<Outcome<R>, gyre_proxy::ProxyError>,
+) -> Result<Refreshed, HandlerError> {
+    let expired = Refreshed {
+        expired: true,
+        expire_at: 0,
+        info: None,
+    };
+    match call {
+        Err(e) => {
+            tracing::error!(error = %e, client = client.id(), event, "error proxying refresh");
+            Ok(Refreshed {
+                expired: false,
+                expire_at: unix_now() + REFRESH_RETRY_SECS,
+                info: None,
+            })
+        }
+        Ok(Outcome::Result(Some(result))) if !result.expired() => Ok(Refreshed {
+            expired: false,
+            expire_at: result.expire_at(),
+            info: bytes_of(event, result.info())?,
+        }),
+        Ok(Outcome::Result(Some(_))) => Ok(expired),
+        Ok(_) => {
+            tracing::error!(client = client.id(), event, "no refresh result found");
+            Ok(expired)
+        }
+    }
+}
+
+/// Server-side connection refresh (see [`refreshed`] for the failure rules).
 pub(crate) async fn refresh(
     proxy: &Backend,
     meter: Meter<'_>,
@@ -250,40 +321,18 @@ pub(crate) async fn refresh(
         user: user.to_owned(),
         meta: meta_field(proxy, client.meta().as_ref()),
     };
-    let result = match meter
+    let call = meter
         .call("refresh", proxy.refresh(&request, &context(client)))
-        .await
-    {
-        Err(e) => {
-            tracing::error!(error = %e, client = client.id(), "error proxying refresh");
-            return Ok(RefreshReply {
-                expire_at: unix_now() + REFRESH_RETRY_SECS,
-                ..Default::default()
-            });
-        }
-        Ok(Outcome::Result(Some(result))) => result,
-        Ok(_) => {
-            tracing::error!(client = client.id(), "no refresh result found");
-            return Ok(RefreshReply {
-                expired: true,
-                ..Default::default()
-            });
-        }
-    };
-    if result.expired {
-        return Ok(RefreshReply {
-            expired: true,
-            ..Default::default()
-        });
-    }
+        .await;
+    let r = refreshed("refresh", client, call)?;
     Ok(RefreshReply {
-        expired: false,
-        expire_at: result.expire_at,
-        info: bytes_of("refresh", result.info_bytes())?,
+        expired: r.expired,
+        expire_at: r.expire_at,
+        info: r.info,
     })
 }
 
-/// Server-side subscription refresh, with the same failure rules as [`refresh`].
+/// Server-side subscription refresh, with the same rules as [`refresh`].
 pub(crate) async fn sub_refresh(
     proxy: &Backend,
     meter: Meter<'_>,
@@ -301,35 +350,14 @@ pub(crate) async fn sub_refresh(
         channel: channel.to_owned(),
         meta: meta_field(proxy, client.meta().as_ref()),
     };
-    let result = match meter
+    let call = meter
         .call("sub_refresh", proxy.sub_refresh(&request, &context(client)))
-        .await
-    {
-        Err(e) => {
-            tracing::error!(error = %e, client = client.id(), channel, "error proxying sub refresh");
-            return Ok(SubRefreshReply {
-                expire_at: unix_now() + REFRESH_RETRY_SECS,
-                ..Default::default()
-            });
-        }
-        Ok(Outcome::Result(Some(result))) => result,
-        Ok(_) => {
-            return Ok(SubRefreshReply {
-                expired: true,
-                ..Default::default()
-            })
-        }
-    };
-    if result.expired {
-        return Ok(SubRefreshReply {
-            expired: true,
-            ..Default::default()
-        });
-    }
+        .await;
+    let r = refreshed("sub_refresh", client, call)?;
     Ok(SubRefreshReply {
-        expired: false,
-        expire_at: result.expire_at,
-        info: bytes_of("sub_refresh", result.info_bytes())?,
+        expired: r.expired,
+        expire_at: r.expire_at,
+        info: r.info,
     })
 }
 
