@@ -8,7 +8,7 @@ use bytes::Bytes;
 use gyre_config::{Config, Proxy};
 use gyre_core::{ClientRef, Disconnect, Error, HandlerError, ProtocolType};
 use gyre_proxy::{
-    encode_data, CallContext, DisconnectReply, ErrorReply, Outcome, Proxy as Backend, ProxyConfig,
+    encode_data, CallContext, ClientTls, DisconnectReply, ErrorReply, Outcome, Proxy as Backend, ProxyConfig,
     ProxyError, ProxyHttpClient, StatusTransform,
 };
 use serde_json::value::RawValue;
@@ -22,8 +22,8 @@ pub(crate) enum Kind {
     Rpc,
 }
 
-/// A proxy that could not be built (TLS, which Gyre's proxy clients do not speak yet, or a bad
-/// option): calls to it fail like an unreachable backend.
+/// A proxy that could not be built (unusable TLS settings or another bad option): calls to it
+/// fail like an unreachable backend.
 type Built = Result<Backend, String>;
 
 /// Every proxy of one configuration snapshot, sharing one HTTP connection pool.
@@ -163,8 +163,21 @@ fn proxy_config(proxy: &Proxy) -> ProxyConfig {
     config.grpc_credentials_key = proxy.grpc.credentials_key.clone();
     config.grpc_credentials_value = proxy.grpc.credentials_value.clone();
     config.grpc_compression = proxy.grpc.compression;
-    config.grpc_tls = proxy.grpc.tls.enabled;
+    config.http_tls = client_tls(&proxy.http.tls);
+    config.grpc_tls = client_tls(&proxy.grpc.tls);
     config
+}
+
+/// Centrifugo applies a TLS object only when `enabled`; otherwise an `https://` endpoint uses
+/// the default roots and GRPC stays plaintext.
+fn client_tls(tls: &gyre_config::Tls) -> Option<ClientTls> {
+    tls.enabled.then(|| ClientTls {
+        server_ca_pem: tls.server_ca_pem.clone(),
+        cert_pem: tls.cert_pem.clone(),
+        key_pem: tls.key_pem.clone(),
+        insecure_skip_verify: tls.insecure_skip_verify,
+        server_name: tls.server_name.clone(),
+    })
 }
 
 /// The fields every client-originated request carries.

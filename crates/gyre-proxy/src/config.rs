@@ -20,6 +20,23 @@ pub struct StatusTransform {
     pub to_disconnect: Option<DisconnectReply>,
 }
 
+/// The client side of Centrifugo's TLS object (`enabled` is the `Option` around it; the
+/// server-only `client_ca_pem` has no meaning here). Each PEM value may be PEM text,
+/// base64-encoded PEM or a PEM file path, as in Centrifugo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTls {
+    /// CA certificates the backend's certificate must chain to; empty = the bundled Mozilla
+    /// roots (webpki-roots).
+    pub server_ca_pem: String,
+    /// Client certificate chain and its key for mutual TLS; used only when both are set.
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// Accept any certificate and host name (the handshake signature is still checked).
+    pub insecure_skip_verify: bool,
+    /// Name sent as SNI and checked against the certificate instead of the endpoint's host.
+    pub server_name: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
     /// `http://host:port/path` for HTTP; anything else is a GRPC target (`grpc://host:port` or
@@ -47,8 +64,12 @@ pub struct ProxyConfig {
     pub grpc_credentials_value: String,
     /// `grpc.compression`: gzip-compress GRPC requests.
     pub grpc_compression: bool,
-    /// `grpc.tls.enabled`. Not supported yet: building a GRPC proxy with it fails.
-    pub grpc_tls: bool,
+    /// `http.tls` when enabled: how `https://` endpoints are checked and which client
+    /// certificate is shown. `None` = the bundled Mozilla roots, no client certificate. Unused
+    /// for `http://` endpoints.
+    pub http_tls: Option<ClientTls>,
+    /// `grpc.tls` when enabled; `None` = plaintext GRPC.
+    pub grpc_tls: Option<ClientTls>,
 }
 
 impl ProxyConfig {
@@ -69,7 +90,8 @@ impl ProxyConfig {
             grpc_credentials_key: String::new(),
             grpc_credentials_value: String::new(),
             grpc_compression: false,
-            grpc_tls: false,
+            http_tls: None,
+            grpc_tls: None,
         }
     }
 
@@ -120,9 +142,7 @@ pub fn is_http_endpoint(endpoint: &str) -> bool {
 /// Why a proxy could not be built from a [`ProxyConfig`].
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("proxy endpoint {0:?}: https:// endpoints are not supported yet (no TLS client)")]
-    HttpsUnsupported(String),
-    #[error("proxy endpoint {0:?} is not an http:// URL")]
+    #[error("proxy endpoint {0:?} is not an http:// or https:// URL")]
     NotHttp(String),
     #[error("proxy endpoint {0:?} is invalid: {1}")]
     InvalidEndpoint(String, String),
@@ -134,8 +154,8 @@ pub enum ConfigError {
     InvalidStaticMetadata(String),
     #[error("invalid GRPC credentials key or value for key {0:?}")]
     InvalidGrpcCredentials(String),
-    #[error("GRPC proxy endpoint {0:?}: TLS is not supported yet (plaintext GRPC only)")]
-    GrpcTlsUnsupported(String),
+    #[error("proxy TLS configuration: {0}")]
+    Tls(String),
     #[error("GRPC proxy endpoint {0:?} is not supported: {1}")]
     GrpcEndpoint(String, String),
 }

@@ -1,5 +1,5 @@
 //! The GRPC transport: unary calls to `centrifugal.centrifugo.proxy.CentrifugoProxy` over
-//! plaintext HTTP/2.
+//! plaintext HTTP/2, or HTTP/2 over TLS with `grpc_tls`.
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,6 +16,7 @@ use crate::error::ProxyError;
 use crate::grpc_convert as conv;
 use crate::grpc_types::{self as pb, SERVICE_PATH};
 use crate::headers::{CallContext, HeaderRules};
+use crate::tls::{grpc_connector, Connector};
 use crate::types_request::{
     ConnectRequest, PublishRequest, RPCRequest, RefreshRequest, SubRefreshRequest, SubscribeRequest,
 };
@@ -43,6 +44,8 @@ struct Inner {
     /// Created on first use: building a channel spawns a task, which needs a running runtime,
     /// while proxies may be built before one exists.
     channel: OnceLock<Channel>,
+    /// The TLS dialer with `grpc_tls`; tonic's own TCP dialer otherwise.
+    tls: Option<Connector>,
     rules: HeaderRules,
     credentials: Option<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
 }
@@ -64,13 +67,19 @@ impl std::fmt::Debug for GrpcProxy {
 
 impl GrpcProxy {
     pub fn new(config: ProxyConfig) -> Result<Self, ConfigError> {
-        if config.grpc_tls {
-            return Err(ConfigError::GrpcTlsUnsupported(config.endpoint.clone()));
-        }
         if config.timeout.is_zero() {
             return Err(ConfigError::ZeroTimeout);
         }
-        let uri = dial_uri(&config.endpoint)?;
+        let mut uri = dial_uri(&config.endpoint)?;
+        let tls = match &config.grpc_tls {
+            Some(tls) => {
+                // The connector only speaks TLS to `https://` targets; the scheme also becomes
+                // the requests' `:scheme`, as grpc-go sends with TLS credentials.
+                uri = with_https(&uri, &config.endpoint)?;
+                Some(grpc_connector(tls, config.timeout)?)
+            }
+            None => None,
+        };
         let endpoint = Endpoint::from(uri)
             .tcp_nodelay(true)
             .connect_timeout(config.timeout);
@@ -81,6 +90,7 @@ impl GrpcProxy {
                 config,
                 endpoint,
                 channel: OnceLock::new(),
+                tls,
                 rules,
                 credentials,
             }),
@@ -173,7 +183,10 @@ impl GrpcProxy {
 
         let channel = inner
             .channel
-            .get_or_init(|| inner.endpoint.connect_lazy())
+            .get_or_init(|| match &inner.tls {
+                Some(connector) => inner.endpoint.connect_with_connector_lazy(connector.clone()),
+                None => inner.endpoint.connect_lazy(),
+            })
             .clone();
         let mut grpc = tonic::client::Grpc::new(channel)
             .accept_compressed(CompressionEncoding::Gzip)
@@ -257,6 +270,13 @@ fn dial_uri(endpoint: &str) -> Result<Uri, ConfigError> {
         .map_err(|_| unsupported("expected host:port"))
 }
 
+fn with_https(uri: &Uri, endpoint: &str) -> Result<Uri, ConfigError> {
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    format!("https://{authority}")
+        .parse()
+        .map_err(|_| ConfigError::GrpcEndpoint(endpoint.to_owned(), "expected host:port".to_owned()))
+}
+
 fn status_error(status: Status, config: &ProxyConfig) -> ProxyError {
     // tonic enforces `grpc-timeout` locally too and reports it as a cancelled call.
     if status.code() == Code::DeadlineExceeded || caused_by_timeout(&status) {
@@ -314,11 +334,11 @@ mod tests {
     #[test]
     fn construction_checks() {
         let mut c = ProxyConfig::new("grpc://127.0.0.1:1");
-        c.grpc_tls = true;
-        assert!(matches!(
-            GrpcProxy::new(c),
-            Err(ConfigError::GrpcTlsUnsupported(_))
-        ));
+        c.grpc_tls = Some(crate::ClientTls {
+            server_ca_pem: "not pem".into(),
+            ..Default::default()
+        });
+        assert!(matches!(GrpcProxy::new(c), Err(ConfigError::Tls(_))));
 
         let mut c = ProxyConfig::new("grpc://127.0.0.1:1");
         c.timeout = std::time::Duration::ZERO;

@@ -1,4 +1,4 @@
-//! The HTTP transport: `POST <endpoint>` with a JSON body, JSON reply.
+//! The HTTP transport: `POST <endpoint>` with a JSON body, JSON reply, over plain TCP or TLS.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -7,15 +7,15 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Incoming};
 use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::config::{ConfigError, ProxyConfig};
+use crate::config::{ClientTls, ConfigError, ProxyConfig};
 use crate::error::ProxyError;
 use crate::headers::{CallContext, HeaderRules};
+use crate::tls::{http_connector, Connector};
 use crate::types_request::{
     ConnectRequest, PublishRequest, RPCRequest, RefreshRequest, SubRefreshRequest, SubscribeRequest,
 };
@@ -28,9 +28,11 @@ use crate::types_response::{
 const MAX_IDLE_PER_HOST: usize = 255;
 
 /// A keep-alive HTTP/1 connection pool; clone it to share one pool between all proxies.
+/// `https://` endpoints are checked against the bundled Mozilla roots; a proxy with its own
+/// [`ClientTls`] gets a pool of its own.
 #[derive(Clone, Debug)]
 pub struct ProxyHttpClient {
-    inner: Client<HttpConnector, Full<Bytes>>,
+    inner: Client<Connector, Full<Bytes>>,
 }
 
 impl Default for ProxyHttpClient {
@@ -41,12 +43,16 @@ impl Default for ProxyHttpClient {
 
 impl ProxyHttpClient {
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+        // The default settings name no PEM data or server name, so nothing can fail.
+        Self::with_tls(&ClientTls::default()).expect("default TLS client settings are valid")
+    }
+
+    /// A pool whose `https://` connections follow `tls`.
+    pub fn with_tls(tls: &ClientTls) -> Result<Self, ConfigError> {
         let inner = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-            .build(connector);
-        Self { inner }
+            .build(http_connector(tls)?);
+        Ok(Self { inner })
     }
 }
 
@@ -72,12 +78,20 @@ impl std::fmt::Debug for HttpProxy {
 }
 
 impl HttpProxy {
+    /// `client` is the shared pool; an `https://` endpoint with `http_tls` set gets its own, as
+    /// Centrifugo gives each proxy its own client.
     pub fn new(config: ProxyConfig, client: ProxyHttpClient) -> Result<Self, ConfigError> {
         let uri = parse_endpoint(&config.endpoint)?;
         if config.timeout.is_zero() {
             return Err(ConfigError::ZeroTimeout);
         }
         let rules = HeaderRules::new(&config)?;
+        let client = match &config.http_tls {
+            Some(tls) if uri.scheme() == Some(&hyper::http::uri::Scheme::HTTPS) => {
+                ProxyHttpClient::with_tls(tls)?
+            }
+            _ => client,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -207,10 +221,7 @@ async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, Proxy
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<Uri, ConfigError> {
-    if endpoint.starts_with("https://") {
-        return Err(ConfigError::HttpsUnsupported(endpoint.to_owned()));
-    }
-    if !endpoint.starts_with("http://") {
+    if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
         return Err(ConfigError::NotHttp(endpoint.to_owned()));
     }
     let uri: Uri = endpoint.parse().map_err(|e: hyper::http::uri::InvalidUri| {
@@ -243,10 +254,7 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert!(matches!(
-            parse_endpoint("https://example.com/p"),
-            Err(ConfigError::HttpsUnsupported(_))
-        ));
+        assert!(parse_endpoint("https://example.com/p").is_ok());
         assert!(matches!(
             parse_endpoint("grpc://127.0.0.1:1"),
             Err(ConfigError::NotHttp(_))

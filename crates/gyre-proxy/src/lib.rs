@@ -18,10 +18,13 @@ mod headers;
 mod http;
 mod payload;
 mod proxy;
+mod tls;
 mod types_request;
 mod types_response;
 
-pub use config::{is_http_endpoint, ConfigError, ProxyConfig, StatusTransform, DEFAULT_MAX_RESPONSE_BODY};
+pub use config::{
+    is_http_endpoint, ClientTls, ConfigError, ProxyConfig, StatusTransform, DEFAULT_MAX_RESPONSE_BODY,
+};
 pub use error::ProxyError;
 pub use grpc::GrpcProxy;
 pub use headers::CallContext;

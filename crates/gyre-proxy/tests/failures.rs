@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{start, Reply};
 use gyre_proxy::{
-    CallContext, ConfigError, ConnectRequest, HttpProxy, ProxyConfig, ProxyError, ProxyHttpClient,
+    CallContext, ClientTls, ConfigError, ConnectRequest, HttpProxy, ProxyConfig, ProxyError, ProxyHttpClient,
     DEFAULT_MAX_RESPONSE_BODY,
 };
 
@@ -105,14 +105,18 @@ async fn small_limit_applies_to_normal_bodies() {
 }
 
 #[test]
-fn https_and_zero_timeout_refused() {
-    let err = HttpProxy::new(
-        ProxyConfig::new("https://backend.example/connect"),
-        ProxyHttpClient::new(),
-    )
-    .unwrap_err();
-    assert!(matches!(err, ConfigError::HttpsUnsupported(_)));
-    assert!(err.to_string().contains("https://"));
+fn bad_tls_settings_and_zero_timeout_refused() {
+    let mut cfg = ProxyConfig::new("https://backend.example/connect");
+    cfg.http_tls = Some(ClientTls {
+        server_ca_pem: "neither PEM nor base64 nor a file".into(),
+        ..Default::default()
+    });
+    let err = HttpProxy::new(cfg.clone(), ProxyHttpClient::new()).unwrap_err();
+    assert!(matches!(err, ConfigError::Tls(_)), "{err:?}");
+    assert!(err.to_string().contains("server_ca_pem"), "{err}");
+    // The TLS object only matters for https:// endpoints.
+    cfg.endpoint = "http://backend.example/connect".into();
+    assert!(HttpProxy::new(cfg, ProxyHttpClient::new()).is_ok());
 
     let mut cfg = ProxyConfig::new("http://127.0.0.1:1/");
     cfg.timeout = Duration::ZERO;

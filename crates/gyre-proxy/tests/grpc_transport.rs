@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use grpc_backend::{start, Script};
 use gyre_proxy::grpc_types as pb;
 use gyre_proxy::{
-    CallContext, ConfigError, ConnectRequest, Outcome, Proxy, ProxyConfig, ProxyError, ProxyHttpClient,
-    RPCRequest,
+    CallContext, ClientTls, ConfigError, ConnectRequest, Outcome, Proxy, ProxyConfig, ProxyError,
+    ProxyHttpClient, RPCRequest,
 };
 use tonic::Code;
 
@@ -216,10 +216,7 @@ async fn proxy_new_chooses_transport_by_endpoint() {
     let client = ProxyHttpClient::new();
     let pick = |e: &str| Proxy::new(ProxyConfig::new(e), client.clone());
     assert!(matches!(pick("http://127.0.0.1:1/connect"), Ok(Proxy::Http(_))));
-    assert!(matches!(
-        pick("https://127.0.0.1:1/connect"),
-        Err(ConfigError::HttpsUnsupported(_))
-    ));
+    assert!(matches!(pick("https://127.0.0.1:1/connect"), Ok(Proxy::Http(_))));
     assert!(matches!(pick("grpc://127.0.0.1:1"), Ok(Proxy::Grpc(_))));
     assert!(matches!(pick("127.0.0.1:1"), Ok(Proxy::Grpc(_))));
     assert!(matches!(
@@ -227,11 +224,8 @@ async fn proxy_new_chooses_transport_by_endpoint() {
         Err(ConfigError::GrpcEndpoint(..))
     ));
     let mut tls = ProxyConfig::new("grpc://127.0.0.1:1");
-    tls.grpc_tls = true;
-    assert!(matches!(
-        Proxy::new(tls, client.clone()),
-        Err(ConfigError::GrpcTlsUnsupported(_))
-    ));
+    tls.grpc_tls = Some(ClientTls::default());
+    assert!(matches!(Proxy::new(tls, client.clone()), Ok(Proxy::Grpc(_))));
 
     // The enum reaches a live GRPC backend through the shared API.
     let mut b = start(Script {
