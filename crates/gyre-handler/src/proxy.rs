@@ -314,3 +314,45 @@ impl<'a> Meter<'a> {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_objects_apply_only_when_enabled() {
+        let mut proxy = Proxy {
+            endpoint: "https://backend/connect".into(),
+            ..Default::default()
+        };
+        proxy.http.tls.server_ca_pem = "ca".into();
+        proxy.grpc.tls.server_name = "grpc.internal".into();
+        let config = proxy_config(&proxy);
+        assert_eq!(config.http_tls, None);
+        assert_eq!(config.grpc_tls, None);
+
+        proxy.http.tls.enabled = true;
+        proxy.http.tls.cert_pem = "cert".into();
+        proxy.http.tls.key_pem = "key".into();
+        proxy.http.tls.insecure_skip_verify = true;
+        proxy.grpc.tls.enabled = true;
+        let config = proxy_config(&proxy);
+        assert_eq!(
+            config.http_tls,
+            Some(ClientTls {
+                server_ca_pem: "ca".into(),
+                cert_pem: "cert".into(),
+                key_pem: "key".into(),
+                insecure_skip_verify: true,
+                server_name: String::new(),
+            })
+        );
+        assert_eq!(
+            config.grpc_tls,
+            Some(ClientTls {
+                server_name: "grpc.internal".into(),
+                ..Default::default()
+            })
+        );
+    }
+}

@@ -94,6 +94,38 @@ pub async fn start(script: Script) -> GrpcBackend {
     GrpcBackend { addr, seen }
 }
 
+/// The same backend behind TLS: each accepted connection is handshaken with `tls` (whose ALPN
+/// should offer `h2`) and served as HTTP/2. The address is still `grpc://127.0.0.1:PORT`.
+pub async fn start_tls(script: Script, tls: Arc<tokio_rustls::rustls::ServerConfig>) -> GrpcBackend {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, seen) = mpsc::unbounded_channel();
+    let script = Arc::new(script);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, script, tx) = (acceptor.clone(), script.clone(), tx.clone());
+            tokio::spawn(async move {
+                // A client that rejects the certificate aborts here; nothing to serve.
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (script, tx) = (script.clone(), tx.clone());
+                    async move { Ok::<_, Infallible>(route(req.map(Body::new), script, tx).await) }
+                });
+                let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    GrpcBackend { addr, seen }
+}
+
 async fn route(req: Request<Body>, s: Arc<Script>, tx: mpsc::UnboundedSender<Seen>) -> Response<Body> {
     let method = req.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
     match method.as_str() {
