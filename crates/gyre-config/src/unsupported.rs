@@ -98,16 +98,6 @@ pub(crate) fn warnings(cfg: &Config) -> Vec<String> {
                 .into(),
         );
     }
-    let tls = cfg
-        .all_proxies()
-        .filter(|p| p.endpoint.starts_with("https://") || p.grpc.tls.enabled)
-        .count();
-    if tls > 0 {
-        out.push(format!(
-            "{tls} proxy endpoint(s) need TLS (https:// or grpc.tls), which this Gyre version's \
-             proxy clients do not support yet: calls to them fail with error 100"
-        ));
-    }
     if !KNOWN_LOG_LEVELS.contains(&cfg.log.level.to_ascii_lowercase().as_str()) {
         // Centrifugo logs the same at startup and keeps running at INFO.
         out.push(format!("unknown log level {}, defaulting to INFO", cfg.log.level));
