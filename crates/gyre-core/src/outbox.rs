@@ -82,11 +82,6 @@ impl Outbox {
         Ok(())
     }
 
-    /// Refuses every later push.
-    pub(crate) fn close(&self) {
-        self.queue.lock().closed = true;
-    }
-
     /// Tells the writer to stop. The first command wins: a later, gentler close must not turn a
     /// 3008 into a flush of the very backlog that caused it.
     pub(crate) fn stop(&self, cmd: WriterCmd) {
@@ -328,7 +323,11 @@ mod tests {
         assert_eq!(outbox.push(msg(4)), Ok(()));
         assert_eq!(outbox.push(msg(1)), Err(PushError::Overflow));
         assert_eq!(outbox.queued_bytes(), 11);
-        outbox.close();
+        outbox.stop(WriterCmd {
+            disconnect: None,
+            flush: true,
+            final_message: None,
+        });
         assert_eq!(outbox.push(msg(1)), Err(PushError::Closed));
     }
 

@@ -29,3 +29,16 @@ pub enum ProxyError {
     #[error("error encoding proxy request: {0}")]
     Encode(String),
 }
+
+/// An error and its sources on one line: hyper's and tonic's errors print as "client error
+/// (Connect)" or "transport error"; the useful part is further down the chain.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

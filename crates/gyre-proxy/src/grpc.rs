@@ -12,7 +12,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::config::{ConfigError, ProxyConfig};
-use crate::error::ProxyError;
+use crate::error::{error_chain, ProxyError};
 use crate::grpc_convert as conv;
 use crate::grpc_types::{self as pb, SERVICE_PATH};
 use crate::headers::{CallContext, HeaderRules};
@@ -300,17 +300,6 @@ fn caused_by_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
         source = s.source();
     }
     false
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! The HTTP transport: `POST <endpoint>` with a JSON body, JSON reply, over plain TCP or TLS.
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::config::{ClientTls, ConfigError, ProxyConfig};
-use crate::error::ProxyError;
+use crate::error::{error_chain, ProxyError};
 use crate::headers::{CallContext, HeaderRules};
 use crate::tls::{http_connector, Connector};
 use crate::types_request::{
@@ -234,18 +233,6 @@ fn parse_endpoint(endpoint: &str) -> Result<Uri, ConfigError> {
         ));
     }
     Ok(uri)
-}
-
-/// hyper's errors print as "client error (Connect)"; the useful part is in the source chain.
-fn error_chain(e: &dyn StdError) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -308,7 +308,6 @@ impl ClientShared {
             *close = Some(disconnect.clone());
         }
         if disconnect.code == Disconnect::SLOW.code {
-            self.outbox.close();
             self.stop_writer(Some(disconnect), false);
         }
         // `notify_one` keeps a permit when the session is busy, so the request is never missed.
@@ -319,9 +318,9 @@ impl ClientShared {
         self.close.lock().clone()
     }
 
-    /// Tells the writer how to end. Transports without close frames get a `disconnect` push first.
+    /// Tells the writer how to end (which also refuses every later push). Transports without
+    /// close frames get a `disconnect` push first.
     pub(crate) fn stop_writer(&self, disconnect: Option<Disconnect>, flush: bool) {
-        self.outbox.close();
         let final_message = match &disconnect {
             Some(d) if self.transport.disconnect_push => {
                 let push = Push {
