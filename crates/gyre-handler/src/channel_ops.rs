@@ -9,21 +9,22 @@ use crate::permissions::{
 };
 
 /// What a publish needs after the checks that need no backend.
-pub(crate) enum PublishDecision {
+pub(crate) enum PublishDecision<'a> {
     Reply(Box<PublishReply>),
-    /// The namespace's publish proxy (by name) decides, instead of the permission ladder.
-    Proxy(String),
+    /// This namespace's publish proxy (`publish_proxy_name`) decides, instead of the permission
+    /// ladder.
+    Proxy(&'a ChannelOptions),
 }
 
 /// Decides a client `publish`: channel (102/107), data format (107), the publish proxy (a
 /// bidirectional subscribe stream is not available: 108), then the permission ladder (103).
-pub(crate) fn decide_publish(
-    snapshot: &Snapshot,
+pub(crate) fn decide_publish<'a>(
+    snapshot: &'a Snapshot,
     caller: Caller<'_>,
     subscribed: bool,
-    channel: &str,
+    channel: &'a str,
     data: &[u8],
-) -> Result<PublishDecision, HandlerError> {
+) -> Result<PublishDecision<'a>, HandlerError> {
     let ns = channel_options(snapshot, channel)?;
     if !publication_data_valid(data, &ns.publication_data_format) {
         tracing::debug!(
@@ -34,7 +35,7 @@ pub(crate) fn decide_publish(
         return Err(Error::BAD_REQUEST.into());
     }
     if ns.publish_proxy_enabled {
-        return Ok(PublishDecision::Proxy(ns.publish_proxy_name.clone()));
+        return Ok(PublishDecision::Proxy(ns));
     }
     if ns.subscribe_stream_proxy_enabled {
         // A bidirectional subscribe stream would take the publication; GRPC streams are not
@@ -98,12 +99,12 @@ fn channel_options<'a>(snapshot: &'a Snapshot, channel: &'a str) -> Result<&'a C
 }
 
 #[cfg(test)]
-impl PublishDecision {
+impl PublishDecision<'_> {
     /// The reply, for tests that expect no proxy.
     pub(crate) fn reply(self) -> PublishReply {
         match self {
             PublishDecision::Reply(reply) => *reply,
-            PublishDecision::Proxy(name) => panic!("expected a reply, got proxy {name:?}"),
+            PublishDecision::Proxy(ns) => panic!("expected a reply, got proxy {:?}", ns.publish_proxy_name),
         }
     }
 }

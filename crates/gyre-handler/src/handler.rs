@@ -110,18 +110,6 @@ impl std::fmt::Debug for Handler {
     }
 }
 
-/// The options of `channel`'s namespace (102/107 as the decisions give them).
-fn namespace<'s>(
-    snapshot: &'s gyre_config::Snapshot,
-    channel: &'s str,
-) -> Result<&'s gyre_config::ChannelOptions, HandlerError> {
-    Ok(snapshot
-        .channels
-        .resolve(channel)
-        .map_err(crate::permissions::channel_error)?
-        .options)
-}
-
 fn caller<'a>(client: &'a ClientRef, user: &'a str) -> Caller<'a> {
     Caller {
         user,
@@ -219,14 +207,14 @@ impl ClientHandler for Handler {
         };
         match decision {
             SubscribeDecision::Reply(reply) => Ok(reply),
-            SubscribeDecision::Proxy(name) => {
+            SubscribeDecision::Proxy(ns) => {
+                let name = &ns.subscribe_proxy_name;
                 let proxies = self.proxies.load_full();
                 let proxy = proxies
-                    .get(Kind::Subscribe, &name)
+                    .get(Kind::Subscribe, name)
                     .map_err(|why| unusable("subscribe", why))?;
-                let ns = namespace(&snapshot, &event.channel)?;
                 let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), &name, proxy);
+                let meter = Meter::new(observer.as_deref(), name, proxy);
                 let options = proxy_events::subscribe(
                     &snapshot,
                     proxy,
@@ -285,14 +273,14 @@ impl ClientHandler for Handler {
         )?;
         match decision {
             PublishDecision::Reply(reply) => Ok(*reply),
-            PublishDecision::Proxy(name) => {
+            PublishDecision::Proxy(ns) => {
+                let name = &ns.publish_proxy_name;
                 let proxies = self.proxies.load_full();
                 let proxy = proxies
-                    .get(Kind::Publish, &name)
+                    .get(Kind::Publish, name)
                     .map_err(|why| unusable("publish", why))?;
-                let ns = namespace(&snapshot, &event.channel)?;
                 let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), &name, proxy);
+                let meter = Meter::new(observer.as_deref(), name, proxy);
                 proxy_events::publish(
                     &snapshot,
                     proxy,
@@ -309,17 +297,16 @@ impl ClientHandler for Handler {
     }
 
     async fn on_rpc(&self, client: &ClientRef, event: RpcEvent) -> Result<RpcReply, HandlerError> {
-        let decision = decide_rpc(&self.config.load().config.rpc, &event.method)?;
+        let snapshot = self.config.load_full();
+        let decision = decide_rpc(&snapshot.config.rpc, &event.method)?;
         match decision {
             RpcDecision::Reply(reply) => Ok(reply),
             RpcDecision::Proxy(name) => {
                 let proxies = self.proxies.load_full();
-                let proxy = proxies
-                    .get(Kind::Rpc, &name)
-                    .map_err(|why| unusable("rpc", why))?;
+                let proxy = proxies.get(Kind::Rpc, name).map_err(|why| unusable("rpc", why))?;
                 let user = client.user();
                 let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), &name, proxy);
+                let meter = Meter::new(observer.as_deref(), name, proxy);
                 proxy_events::rpc(proxy, meter, client, &user, &event.method, &event.data).await
             }
         }

@@ -10,7 +10,7 @@ use gyre_core::{Error, HandlerError, RpcReply};
 /// * no RPC proxy enabled anywhere (only the ping extension) → 104;
 /// * otherwise the RPC namespace (`ns:method`) decides: unknown → 104, proxy not enabled for it
 ///   → 108; otherwise the namespace's RPC proxy (by name) answers.
-pub(crate) fn decide_rpc(rpc: &Rpc, method: &str) -> Result<RpcDecision, HandlerError> {
+pub(crate) fn decide_rpc<'a>(rpc: &'a Rpc, method: &str) -> Result<RpcDecision<'a>, HandlerError> {
     let any_proxy =
         rpc.without_namespace.proxy_enabled || rpc.namespaces.iter().any(|n| n.options.proxy_enabled);
     if !rpc.ping.enabled && !any_proxy {
@@ -34,15 +34,15 @@ pub(crate) fn decide_rpc(rpc: &Rpc, method: &str) -> Result<RpcDecision, Handler
     if !options.proxy_enabled {
         return Err(Error::NOT_AVAILABLE.into());
     }
-    Ok(RpcDecision::Proxy(options.proxy_name.clone()))
+    Ok(RpcDecision::Proxy(&options.proxy_name))
 }
 
 /// What an RPC needs after the checks that need no backend.
 #[derive(Debug)]
-pub(crate) enum RpcDecision {
+pub(crate) enum RpcDecision<'a> {
     Reply(RpcReply),
     /// This RPC proxy (by name) answers.
-    Proxy(String),
+    Proxy(&'a str),
 }
 
 /// The part of `method` before the first boundary, or "" when there is none.
@@ -60,7 +60,7 @@ mod tests {
     use super::*;
 
     /// 0 for a reply, 1 for "ask the proxy", else the error or disconnect code.
-    fn code(r: Result<RpcDecision, HandlerError>) -> u32 {
+    fn code(r: Result<RpcDecision<'_>, HandlerError>) -> u32 {
         match r {
             Ok(RpcDecision::Reply(_)) => 0,
             Ok(RpcDecision::Proxy(_)) => 1,
@@ -105,7 +105,10 @@ mod tests {
         assert_eq!(code(decide_rpc(&rpc, "off:sum")), 108);
         assert_eq!(code(decide_rpc(&rpc, "sum")), 108);
         assert_eq!(code(decide_rpc(&rpc, "math:sum")), 1);
-        assert!(matches!(decide_rpc(&rpc, "math:sum"), Ok(RpcDecision::Proxy(name)) if name == "default"));
+        assert!(matches!(
+            decide_rpc(&rpc, "math:sum"),
+            Ok(RpcDecision::Proxy("default"))
+        ));
         rpc.namespace_boundary = String::new();
         assert_eq!(code(decide_rpc(&rpc, "nope:sum")), 108);
     }

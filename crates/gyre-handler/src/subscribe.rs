@@ -26,19 +26,19 @@ use crate::tokens::Tokens;
 ///
 /// Then the client's own positioning / recovery / join-leave wishes are granted when permitted.
 /// What a subscribe needs after the checks that need no backend.
-pub(crate) enum SubscribeDecision {
+pub(crate) enum SubscribeDecision<'a> {
     Reply(SubscribeReply),
-    /// Step 5: the namespace's subscribe proxy (by name) decides the options; then
-    /// [`finish_subscribe`] applies the client's own wishes.
-    Proxy(String),
+    /// Step 5: this namespace's subscribe proxy (`subscribe_proxy_name`) decides the options;
+    /// then [`finish_subscribe`] applies the client's own wishes.
+    Proxy(&'a gyre_config::ChannelOptions),
 }
 
-pub(crate) fn decide_subscribe(
-    snapshot: &Snapshot,
+pub(crate) fn decide_subscribe<'a>(
+    snapshot: &'a Snapshot,
     tokens: &dyn Tokens,
     caller: Caller<'_>,
-    event: &SubscribeEvent,
-) -> Result<SubscribeDecision, HandlerError> {
+    event: &'a SubscribeEvent,
+) -> Result<SubscribeDecision<'a>, HandlerError> {
     let channel = event.channel.as_str();
     if channel.is_empty() {
         return Err(Error::UNKNOWN_CHANNEL.into());
@@ -74,7 +74,7 @@ pub(crate) fn decide_subscribe(
         tracing::info!(channel, "subscribe stream proxy is not available");
         return Err(Error::NOT_AVAILABLE.into());
     } else if ns.subscribe_proxy_enabled && !user_limited {
-        return Ok(SubscribeDecision::Proxy(ns.subscribe_proxy_name.clone()));
+        return Ok(SubscribeDecision::Proxy(ns));
     } else if subscribe_for_client_allowed(snapshot, ns, caller, user_limited) {
         client_options(snapshot, ns)
     } else {
@@ -233,12 +233,14 @@ fn token_options(
 }
 
 #[cfg(test)]
-impl SubscribeDecision {
+impl SubscribeDecision<'_> {
     /// The reply, for tests that expect no proxy.
     pub(crate) fn reply(self) -> SubscribeReply {
         match self {
             SubscribeDecision::Reply(reply) => reply,
-            SubscribeDecision::Proxy(name) => panic!("expected a reply, got proxy {name:?}"),
+            SubscribeDecision::Proxy(ns) => {
+                panic!("expected a reply, got proxy {:?}", ns.subscribe_proxy_name)
+            }
         }
     }
 }
