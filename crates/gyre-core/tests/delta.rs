@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::*;
 use gyre_core::{DeltaType, HistoryOptions, PublishOptions, StreamPosition, SubscribeOptions};
-use gyre_protocol::{fossil, Command, ConnectRequest, Publication, Reply, SubscribeRequest};
+use gyre_protocol::{fossil, Publication, Reply, SubscribeRequest};
 use serde_json::Value;
 
 fn delta_options() -> SubscribeOptions {
@@ -134,28 +134,15 @@ async fn next_proto_pub(conn: &mut TestConn) -> Publication {
 }
 
 async fn connect_protobuf(node: &Node, channel: &str, delta: &str) -> (TestConn, Reply) {
-    let mut conn = testing::connect(node, protobuf());
-    conn.send_commands(&[
-        Command {
-            id: 1,
-            connect: Some(ConnectRequest {
-                token: "pb".into(),
-                ..Default::default()
-            }),
+    let (conn, reply) = connect_protobuf_with(
+        node,
+        SubscribeRequest {
+            channel: channel.into(),
+            delta: delta.into(),
             ..Default::default()
         },
-        Command {
-            id: 2,
-            subscribe: Some(SubscribeRequest {
-                channel: channel.into(),
-                delta: delta.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    ]);
-    assert!(conn.recv_reply().await.unwrap().connect.is_some());
-    let reply = conn.recv_reply().await.unwrap();
+    )
+    .await;
     assert!(reply.subscribe.is_some(), "{reply:?}");
     (conn, reply)
 }
@@ -439,31 +426,19 @@ async fn recovered_publications_are_delta_chained_in_protobuf() {
         }
         last
     };
-    let mut conn = testing::connect(&node, protobuf());
-    conn.send_commands(&[
-        Command {
-            id: 1,
-            connect: Some(ConnectRequest {
-                token: "pb".into(),
-                ..Default::default()
-            }),
+    let (mut conn, reply) = connect_protobuf_with(
+        &node,
+        SubscribeRequest {
+            channel: "ch".into(),
+            delta: "fossil".into(),
+            recover: true,
+            offset: 1,
+            epoch: pos.epoch.clone(),
             ..Default::default()
         },
-        Command {
-            id: 2,
-            subscribe: Some(SubscribeRequest {
-                channel: "ch".into(),
-                delta: "fossil".into(),
-                recover: true,
-                offset: 1,
-                epoch: pos.epoch.clone(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    ]);
-    assert!(conn.recv_reply().await.unwrap().connect.is_some());
-    let result = conn.recv_reply().await.unwrap().subscribe.unwrap();
+    )
+    .await;
+    let result = reply.subscribe.unwrap();
     assert!(result.recovered && result.delta);
     let mut decoder = ProtoDecoder::default();
     for (p, n) in result.publications.iter().zip(2..) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use gyre_core::PublishOptions;
-use gyre_protocol::{Command, ConnectRequest, SubscribeRequest};
+use gyre_protocol::SubscribeRequest;
 
 async fn publish(node: &Node, channel: &str, data: &str) {
     node.publish(
@@ -20,27 +20,12 @@ async fn publish(node: &Node, channel: &str, data: &str) {
 }
 
 async fn connect_protobuf(node: &Node, channel: &str) -> TestConn {
-    let mut conn = testing::connect(node, protobuf());
-    conn.send_commands(&[
-        Command {
-            id: 1,
-            connect: Some(ConnectRequest {
-                token: "pb".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        Command {
-            id: 2,
-            subscribe: Some(SubscribeRequest {
-                channel: channel.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    ]);
-    assert!(conn.recv_reply().await.unwrap().connect.is_some());
-    assert!(conn.recv_reply().await.unwrap().subscribe.is_some());
+    let subscribe = SubscribeRequest {
+        channel: channel.into(),
+        ..Default::default()
+    };
+    let (conn, reply) = connect_protobuf_with(node, subscribe).await;
+    assert!(reply.subscribe.is_some(), "{reply:?}");
     conn
 }
 

@@ -117,3 +117,31 @@ pub fn offsets(publications: &Value) -> Vec<u64> {
         .map(|a| a.iter().map(|p| p["offset"].as_u64().unwrap()).collect())
         .unwrap_or_default()
 }
+
+/// A protobuf client connected (token "pb") and sent `subscribe` as command 2; returns the
+/// connection and the subscribe command's reply.
+pub async fn connect_protobuf_with(
+    node: &Node,
+    subscribe: gyre_protocol::SubscribeRequest,
+) -> (TestConn, gyre_protocol::Reply) {
+    use gyre_protocol::{Command, ConnectRequest};
+    let mut conn = testing::connect(node, protobuf());
+    conn.send_commands(&[
+        Command {
+            id: 1,
+            connect: Some(ConnectRequest {
+                token: "pb".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Command {
+            id: 2,
+            subscribe: Some(subscribe),
+            ..Default::default()
+        },
+    ]);
+    assert!(conn.recv_reply().await.unwrap().connect.is_some());
+    let reply = conn.recv_reply().await.unwrap();
+    (conn, reply)
+}
