@@ -89,6 +89,8 @@ pub struct RefreshReply {
     pub expire_at: i64,
     /// Replaces the connection info when set.
     pub info: Option<Bytes>,
+    /// Replaces the connection meta (JSON object kept for proxies) when set.
+    pub meta: Option<Bytes>,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +218,12 @@ pub trait ClientHandler: Send + Sync + 'static {
     async fn on_history(&self, _client: &ClientRef, _event: &HistoryEvent) -> Result<(), HandlerError> {
         Err(HandlerError::Error(Error::NOT_AVAILABLE))
     }
+
+    /// A subscription the handler accepted has ended, whatever ended it (unsubscribe command,
+    /// server unsubscribe, a failure after [`ClientHandler::on_subscribe`] answered, or the
+    /// connection closing). Lets a handler stop what it started for the subscription, such as a
+    /// backend stream feeding [`ClientRef::write_publication`]. Must not block.
+    fn on_unsubscribe(&self, _client: &ClientRef, _channel: &str) {}
 
     /// The connection is gone (for logging and metrics). Must not block.
     fn on_disconnect(&self, _client: &ClientRef, _disconnect: &Disconnect) {}

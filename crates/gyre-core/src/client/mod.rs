@@ -6,6 +6,7 @@ mod close;
 mod connect;
 mod deliver;
 pub(crate) mod delta;
+mod direct;
 mod dispatch;
 mod history;
 mod join;
@@ -104,6 +105,25 @@ impl ClientRef {
     /// task). The first close request wins.
     pub fn disconnect(&self, disconnect: Disconnect) {
         self.inner.request_close(disconnect);
+    }
+    /// Sends `publication` to this client's subscription to `channel` alone, outside the hub and
+    /// the broker (no history, no offset): a subscription turned into an individual stream, such
+    /// as a subscribe stream proxy's. Allowed from the moment the handler is asked to accept the
+    /// subscription: publications written before the subscribe reply is queued are held and
+    /// follow it. `false` when there is no such subscription (any more) or the connection is
+    /// closing.
+    pub fn write_publication(&self, channel: &str, publication: gyre_protocol::Publication) -> bool {
+        self.inner.write_publication(channel, publication)
+    }
+    /// Ends this client's subscription to `channel` with an `unsubscribe` push, as the server API
+    /// does (asynchronously, in order with the session's other work).
+    pub fn unsubscribe(&self, channel: &str, unsubscribe: Unsubscribe) {
+        let (done, _) = oneshot::channel();
+        self.inner.send_op(SessionOp::Unsubscribe {
+            channel: channel.to_string(),
+            unsubscribe,
+            done,
+        });
     }
 }
 

@@ -37,14 +37,10 @@ impl Session {
         if expire_at > 0 && ttl <= 0 {
             return Err(Error::EXPIRED.into());
         }
-        {
-            let mut state = self.client.state.lock();
-            // `expires: false` promises no further expiry, so none is kept.
-            state.exp = expire_at.max(0);
-            if let Some(info) = reply.info {
-                state.info = info;
-            }
-        }
+        self.client
+            .state
+            .lock()
+            .refreshed(expire_at, reply.info, reply.meta);
         self.schedule_expire();
         let reply = Reply {
             refresh: Some(RefreshResult {

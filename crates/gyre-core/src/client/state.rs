@@ -33,6 +33,18 @@ pub(crate) struct ClientState {
 }
 
 impl ClientState {
+    /// Applies a refresh: the new expiry (0 = never; `expires: false` promises no further expiry,
+    /// so none is kept) and the info and meta when the reply replaces them.
+    pub(crate) fn refreshed(&mut self, expire_at: i64, info: Option<Bytes>, meta: Option<Bytes>) {
+        self.exp = expire_at.max(0);
+        if let Some(info) = info {
+            self.info = info;
+        }
+        if meta.is_some() {
+            self.meta = meta;
+        }
+    }
+
     pub(crate) fn new() -> ClientState {
         ClientState {
             status: Status::Connecting,

@@ -167,13 +167,10 @@ impl Session {
             Ok(reply) => {
                 let now = clock::unix_secs();
                 let expire_at = reply.expire_at.min(now + MAX_TTL_SECS);
-                {
-                    let mut state = self.client.state.lock();
-                    state.exp = expire_at.max(0);
-                    if let Some(info) = reply.info {
-                        state.info = info;
-                    }
-                }
+                self.client
+                    .state
+                    .lock()
+                    .refreshed(expire_at, reply.info, reply.meta);
                 if expire_at > 0 && expire_at <= now {
                     return self.close(Disconnect::EXPIRED);
                 }

@@ -87,6 +87,9 @@ impl Session {
         user: &str,
         conn_info: Bytes,
     ) {
+        self.node
+            .handler
+            .on_unsubscribe(&self.client.client_ref(), channel);
         if ch.emit_presence {
             if let Err(e) = self
                 .node
