@@ -172,15 +172,28 @@ impl GrpcProxy {
         Req: prost::Message + Send + Sync + 'static,
         Rep: prost::Message + Default + Send + Sync + 'static,
     {
+        let path = method_path(method)?;
+        let mut request = self.request(req, ctx);
+        request.set_timeout(self.inner.config.timeout);
+        let mut grpc = self.ready_client().await?;
+        let codec = tonic_prost::ProstCodec::<Req, Rep>::default();
+        match grpc.unary(request, path, codec).await {
+            Ok(response) => Ok(response.into_inner()),
+            Err(status) => Err(self.status_error(status)),
+        }
+    }
+
+    /// A request carrying the call's metadata.
+    pub(crate) fn request<T>(&self, message: T, ctx: &CallContext) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = MetadataMap::from_headers(self.metadata(ctx));
+        request
+    }
+
+    /// A client on the proxy's shared connection, once that connection is usable.
+    pub(crate) async fn ready_client(&self) -> Result<tonic::client::Grpc<Channel>, ProxyError> {
         let inner = &*self.inner;
         let config = &inner.config;
-        let path = PathAndQuery::try_from(format!("{SERVICE_PATH}{method}"))
-            .map_err(|e| ProxyError::Encode(e.to_string()))?;
-
-        let mut request = tonic::Request::new(req);
-        *request.metadata_mut() = MetadataMap::from_headers(self.metadata(ctx));
-        request.set_timeout(config.timeout);
-
         let channel = inner
             .channel
             .get_or_init(|| match &inner.tls {
@@ -197,11 +210,11 @@ impl GrpcProxy {
         grpc.ready()
             .await
             .map_err(|e| ProxyError::Transport(error_chain(&e)))?;
-        let codec = tonic_prost::ProstCodec::<Req, Rep>::default();
-        match grpc.unary(request, path, codec).await {
-            Ok(response) => Ok(response.into_inner()),
-            Err(status) => Err(status_error(status, config)),
-        }
+        Ok(grpc)
+    }
+
+    pub(crate) fn status_error(&self, status: Status) -> ProxyError {
+        status_error(status, &self.inner.config)
     }
 
     /// Static metadata, then allow-listed emulated headers, then allow-listed transport headers
@@ -222,6 +235,11 @@ impl GrpcProxy {
         }
         headers
     }
+}
+
+/// The full path of one method of the proxy service.
+pub(crate) fn method_path(method: &str) -> Result<PathAndQuery, ProxyError> {
+    PathAndQuery::try_from(format!("{SERVICE_PATH}{method}")).map_err(|e| ProxyError::Encode(e.to_string()))
 }
 
 fn credentials(

@@ -3,8 +3,8 @@
 //!
 //! Field numbers follow `internal/proxyproto/proxy.proto` of centrifugal/centrifugo at commit
 //! f25c7abd0701195829a62f19e1baffd42a7a43e9 (service `centrifugal.centrifugo.proxy.CentrifugoProxy`).
-//! Only the unary calls Gyre makes are covered (Connect, Refresh, Subscribe, Publish, RPC,
-//! SubRefresh). PRO-only fields (`labels`, `caps`, `allow`, `server_tags_filter`) are left out:
+//! Covered: the calls Gyre makes (Connect, Refresh, Subscribe, Publish, RPC, SubRefresh and the
+//! SubscribeUnidirectional / SubscribeBidirectional streams). PRO-only fields (`labels`, `caps`, `allow`, `server_tags_filter`) are left out:
 //! prost skips unknown fields when decoding, and Gyre never sends them.
 
 use std::collections::HashMap;
@@ -342,6 +342,36 @@ pub struct SubRefreshResponse {
     pub error: Option<Error>,
     #[prost(message, optional, tag = "3")]
     pub disconnect: Option<Disconnect>,
+}
+
+/// A publication on a subscribe stream: from the backend to the client, or (bidirectional) the
+/// client's publish to the backend.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Publication {
+    #[prost(bytes = "bytes", tag = "4")]
+    pub data: bytes::Bytes,
+    #[prost(map = "string, string", tag = "7")]
+    pub tags: HashMap<String, String>,
+}
+
+/// What Gyre sends on a bidirectional subscribe stream: the subscribe request first, then the
+/// client's publications.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StreamSubscribeRequest {
+    #[prost(message, optional, tag = "1")]
+    pub subscribe_request: Option<SubscribeRequest>,
+    #[prost(message, optional, tag = "2")]
+    pub publication: Option<Publication>,
+}
+
+/// What the backend sends on a subscribe stream: the subscribe response first, then
+/// publications.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StreamSubscribeResponse {
+    #[prost(message, optional, tag = "1")]
+    pub subscribe_response: Option<SubscribeResponse>,
+    #[prost(message, optional, tag = "2")]
+    pub publication: Option<Publication>,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod grpc;
 mod grpc_convert;
+mod grpc_stream;
 pub mod grpc_types;
 mod headers;
 mod http;
@@ -27,6 +28,7 @@ pub use config::{
 };
 pub use error::ProxyError;
 pub use grpc::GrpcProxy;
+pub use grpc_stream::{StreamPublication, StreamPublisher, SubscribeStream};
 pub use headers::CallContext;
 pub use http::{HttpProxy, ProxyHttpClient};
 pub use payload::{choose_bytes, encode_data, encoding_name, PayloadError, WireData};
