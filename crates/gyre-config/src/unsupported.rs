@@ -79,24 +79,12 @@ pub(crate) fn warnings(cfg: &Config) -> Vec<String> {
             .map(|ns| (format!("channel namespace {}", ns.name), &ns.options)),
     );
     for (name, o) in namespaces {
-        if o.subscribe_stream_proxy_enabled {
-            out.push(format!(
-                "{name}: subscribe_stream proxies (GRPC) are not supported by this Gyre version \
-                 yet; subscribing answers 108"
-            ));
-        }
         if !matches!(o.subscription_type.as_str(), "" | "stream") {
             out.push(format!(
                 "{name}: subscription_type {} is not supported by this Gyre version yet",
                 o.subscription_type
             ));
         }
-    }
-    if cfg.client.proxy.refresh.enabled {
-        out.push(
-            "client.proxy.refresh: the refresh proxy is not supported by this Gyre version yet; ignored"
-                .into(),
-        );
     }
     if !KNOWN_LOG_LEVELS.contains(&cfg.log.level.to_ascii_lowercase().as_str()) {
         // Centrifugo logs the same at startup and keeps running at INFO.

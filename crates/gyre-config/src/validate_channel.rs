@@ -80,6 +80,24 @@ pub(crate) fn validate_channel_options(o: &ChannelOptions, scope: &OptionsScope<
             "can't use subscribe stream proxy together with subscribe, publish or sub refresh proxies",
         );
     }
+    if o.subscribe_stream_proxy_enabled {
+        let name = o.subscribe_stream_proxy_name.as_str();
+        let endpoint = if name == DEFAULT_PROXY_NAME {
+            Some(cfg.channel.proxy.subscribe_stream.endpoint.as_str())
+        } else {
+            cfg.proxies
+                .iter()
+                .find(|n| n.name == name)
+                .map(|n| n.proxy.endpoint.as_str())
+        };
+        // Streams exist only in the GRPC proxy protocol; Centrifugo refuses to start otherwise.
+        if endpoint.is_some_and(|e| e.starts_with("http://") || e.starts_with("https://")) {
+            p.push(
+                scope.at("subscribe_stream_proxy_name"),
+                format!("subscribe stream proxy {name}: only GRPC endpoints supported"),
+            );
+        }
+    }
     for delta in &o.allowed_delta_types {
         if delta != "fossil" {
             p.push(

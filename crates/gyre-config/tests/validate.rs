@@ -202,3 +202,24 @@ fn ping_must_exceed_pong_even_in_code() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].path, "client.ping_interval");
 }
+
+#[test]
+fn subscribe_stream_proxies_need_grpc_and_no_other_channel_proxy() {
+    let msgs = messages(
+        r#"{
+        "proxies": [{"name": "web", "endpoint": "http://b"}, {"name": "rpc", "endpoint": "grpc://127.0.0.1:1"}],
+        "channel": {"namespaces": [
+            {"name": "a", "subscribe_stream_proxy_enabled": true, "subscribe_stream_proxy_name": "web"},
+            {"name": "b", "subscribe_stream_proxy_enabled": true, "subscribe_stream_proxy_name": "rpc",
+             "publish_proxy_enabled": true, "publish_proxy_name": "rpc"}
+        ]}
+    }"#,
+    );
+    let has = |s: &str| msgs.iter().any(|m| m.contains(s));
+    assert!(
+        has("subscribe stream proxy web: only GRPC endpoints supported"),
+        "{msgs:#?}"
+    );
+    assert!(has("can't use subscribe stream proxy together"), "{msgs:#?}");
+    assert!(!has("subscribe stream proxy rpc: only GRPC"), "{msgs:#?}");
+}
