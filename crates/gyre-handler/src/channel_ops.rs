@@ -14,10 +14,13 @@ pub(crate) enum PublishDecision<'a> {
     /// This namespace's publish proxy (`publish_proxy_name`) decides, instead of the permission
     /// ladder.
     Proxy(&'a ChannelOptions),
+    /// A bidirectional subscribe stream takes the publication (sent to the backend, not
+    /// published); a unidirectional one refuses with 108.
+    Stream,
 }
 
-/// Decides a client `publish`: channel (102/107), data format (107), the publish proxy (a
-/// bidirectional subscribe stream is not available: 108), then the permission ladder (103).
+/// Decides a client `publish`: channel (102/107), data format (107), the publish proxy, the
+/// subscribe stream, then the permission ladder (103).
 pub(crate) fn decide_publish<'a>(
     snapshot: &'a Snapshot,
     caller: Caller<'_>,
@@ -38,9 +41,11 @@ pub(crate) fn decide_publish<'a>(
         return Ok(PublishDecision::Proxy(ns));
     }
     if ns.subscribe_stream_proxy_enabled {
-        // A bidirectional subscribe stream would take the publication; GRPC streams are not
-        // available in Gyre, which Centrifugo answers with 108 too.
-        return Err(Error::NOT_AVAILABLE.into());
+        // Only a bidirectional stream takes the client's publications.
+        if !ns.subscribe_stream_proxy_bidirectional {
+            return Err(Error::NOT_AVAILABLE.into());
+        }
+        return Ok(PublishDecision::Stream);
     }
     if !publish_allowed(snapshot, ns, caller, subscribed) {
         tracing::debug!(
@@ -105,6 +110,7 @@ impl PublishDecision<'_> {
         match self {
             PublishDecision::Reply(reply) => *reply,
             PublishDecision::Proxy(ns) => panic!("expected a reply, got proxy {:?}", ns.publish_proxy_name),
+            PublishDecision::Stream => panic!("expected a reply, got a subscribe stream"),
         }
     }
 }

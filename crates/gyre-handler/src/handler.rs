@@ -21,6 +21,7 @@ use crate::proxy::{unusable, Kind, Meter, Proxies};
 use crate::proxy_events;
 use crate::refresh::decide_refresh;
 use crate::rpc::{decide_rpc, RpcDecision};
+use crate::stream_proxy::{self, Streams};
 use crate::subscribe::{decide_sub_refresh, decide_subscribe, finish_subscribe, SubscribeDecision};
 use crate::tokens::{SetupError, Verifiers};
 
@@ -32,6 +33,8 @@ pub struct Handler {
     proxies: ArcSwap<Proxies>,
     proxy_client: gyre_proxy::ProxyHttpClient,
     node: OnceLock<Node>,
+    /// Open subscribe streams (subscribe stream proxies), cancelled with their subscription.
+    streams: Streams,
 }
 
 impl Handler {
@@ -46,6 +49,7 @@ impl Handler {
             proxies: ArcSwap::from_pointee(proxies),
             proxy_client,
             node: OnceLock::new(),
+            streams: Streams::default(),
         })
     }
 
@@ -228,6 +232,27 @@ impl ClientHandler for Handler {
                 .await?;
                 finish_subscribe(&snapshot, ns, caller(client, &user), &event, options)
             }
+            SubscribeDecision::Stream(ns) => {
+                let name = &ns.subscribe_stream_proxy_name;
+                let proxies = self.proxies.load_full();
+                let proxy = proxies
+                    .get(Kind::SubscribeStream, name)
+                    .map_err(|why| unusable("subscribe_stream", why))?;
+                let observer = self.observer();
+                let meter = Meter::new(observer.as_deref(), name, proxy);
+                stream_proxy::subscribe(
+                    &self.streams,
+                    &snapshot,
+                    proxy,
+                    meter,
+                    client,
+                    &user,
+                    ns,
+                    &event.channel,
+                    &event.data,
+                )
+                .await
+            }
         }
     }
 
@@ -273,6 +298,9 @@ impl ClientHandler for Handler {
         )?;
         match decision {
             PublishDecision::Reply(reply) => Ok(*reply),
+            PublishDecision::Stream => {
+                stream_proxy::publish(&self.streams, client, &event.channel, event.data).await
+            }
             PublishDecision::Proxy(ns) => {
                 let name = &ns.publish_proxy_name;
                 let proxies = self.proxies.load_full();
@@ -339,5 +367,13 @@ impl ClientHandler for Handler {
         let user = client.user();
         let subscribed = client.is_subscribed(&event.channel);
         decide_history(&snapshot, caller(client, &user), subscribed, &event.channel)
+    }
+
+    fn on_unsubscribe(&self, client: &ClientRef, channel: &str) {
+        self.streams.remove(client.id(), channel);
+    }
+
+    fn on_disconnect(&self, client: &ClientRef, _disconnect: &Disconnect) {
+        self.streams.remove_client(client.id());
     }
 }

@@ -20,6 +20,7 @@ pub(crate) enum Kind {
     Publish,
     SubRefresh,
     Rpc,
+    SubscribeStream,
 }
 
 /// A proxy that could not be built (unusable TLS settings or another bad option): calls to it
@@ -34,6 +35,7 @@ pub(crate) struct Proxies {
     publish: Built,
     sub_refresh: Built,
     rpc: Built,
+    subscribe_stream: Built,
     named: HashMap<String, Built>,
 }
 
@@ -51,6 +53,7 @@ impl Proxies {
             publish: build(&config.channel.proxy.publish),
             sub_refresh: build(&config.channel.proxy.sub_refresh),
             rpc: build(&config.rpc.proxy),
+            subscribe_stream: build(&config.channel.proxy.subscribe_stream),
             named: config
                 .proxies
                 .iter()
@@ -82,6 +85,9 @@ impl Proxies {
             if ns.sub_refresh_proxy_enabled {
                 used.push((Kind::SubRefresh, &ns.sub_refresh_proxy_name));
             }
+            if ns.subscribe_stream_proxy_enabled {
+                used.push((Kind::SubscribeStream, &ns.subscribe_stream_proxy_name));
+            }
         }
         for rpc in std::iter::once(&config.rpc.without_namespace)
             .chain(config.rpc.namespaces.iter().map(|n| &n.options))
@@ -112,6 +118,7 @@ impl Proxies {
                 Kind::Publish => &self.publish,
                 Kind::SubRefresh => &self.sub_refresh,
                 Kind::Rpc => &self.rpc,
+                Kind::SubscribeStream => &self.subscribe_stream,
             }
         } else {
             self.named
@@ -301,8 +308,8 @@ impl<'a> Meter<'a> {
     pub(crate) async fn call<T>(
         self,
         kind: &'static str,
-        fut: impl std::future::Future<Output = Result<Outcome<T>, ProxyError>>,
-    ) -> Result<Outcome<T>, ProxyError> {
+        fut: impl std::future::Future<Output = Result<T, ProxyError>>,
+    ) -> Result<T, ProxyError> {
         let Some(observer) = self.observer else {
             return fut.await;
         };

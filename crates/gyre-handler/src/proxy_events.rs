@@ -238,6 +238,8 @@ struct Refreshed {
     expired: bool,
     expire_at: i64,
     info: Option<Bytes>,
+    /// New connection meta (connection refresh only).
+    meta: Option<Bytes>,
 }
 
 /// The refresh results' common fields.
@@ -245,6 +247,9 @@ trait RefreshResultFields {
     fn expired(&self) -> bool;
     fn expire_at(&self) -> i64;
     fn info(&self) -> Result<Option<Vec<u8>>, gyre_proxy::PayloadError>;
+    fn meta(&self) -> Option<Bytes> {
+        None
+    }
 }
 
 impl RefreshResultFields for gyre_proxy::RefreshResult {
@@ -256,6 +261,11 @@ impl RefreshResultFields for gyre_proxy::RefreshResult {
     }
     fn info(&self) -> Result<Option<Vec<u8>>, gyre_proxy::PayloadError> {
         self.info_bytes()
+    }
+    fn meta(&self) -> Option<Bytes> {
+        self.meta
+            .as_ref()
+            .map(|m| Bytes::copy_from_slice(m.get().as_bytes()))
     }
 }
 
@@ -282,6 +292,7 @@ fn refreshed<R: RefreshResultFields>(
         expired: true,
         expire_at: 0,
         info: None,
+        meta: None,
     };
     match call {
         Err(e) => {
@@ -290,12 +301,14 @@ fn refreshed<R: RefreshResultFields>(
                 expired: false,
                 expire_at: unix_now() + REFRESH_RETRY_SECS,
                 info: None,
+                meta: None,
             })
         }
         Ok(Outcome::Result(Some(result))) if !result.expired() => Ok(Refreshed {
             expired: false,
             expire_at: result.expire_at(),
             info: bytes_of(event, result.info())?,
+            meta: result.meta(),
         }),
         Ok(Outcome::Result(Some(_))) => Ok(expired),
         Ok(_) => {
@@ -329,6 +342,7 @@ pub(crate) async fn refresh(
         expired: r.expired,
         expire_at: r.expire_at,
         info: r.info,
+        meta: r.meta,
     })
 }
 
@@ -361,7 +375,7 @@ pub(crate) async fn sub_refresh(
     })
 }
 
-fn overrides(o: Option<&SubscribeOptionOverride>) -> SubscribeOverride {
+pub(crate) fn overrides(o: Option<&SubscribeOptionOverride>) -> SubscribeOverride {
     let Some(o) = o else {
         return SubscribeOverride::default();
     };

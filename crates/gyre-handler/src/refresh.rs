@@ -51,5 +51,6 @@ pub(crate) fn decide_refresh(
         expired: false,
         expire_at: token.expire_at,
         info: (!token.info.is_empty()).then_some(token.info),
+        meta: token.meta,
     })
 }

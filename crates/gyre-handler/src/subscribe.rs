@@ -20,7 +20,7 @@ use crate::tokens::Tokens;
 /// 2. `$` channel without token → 103;
 /// 3. token → verified (109 expired, 103 invalid), bound to channel/user/client (3500), decides;
 /// 4. user-limited channel listing the user → allow;
-/// 5. subscribe proxy / subscribe stream proxy enabled → 108 (no proxies in Gyre yet);
+/// 5. subscribe proxy or subscribe stream proxy enabled → the backend decides;
 /// 6. `allow_subscribe_for_client` (+ anonymous), not user-limited → allow;
 /// 7. `client.insecure` → allow; otherwise 103.
 ///
@@ -31,6 +31,9 @@ pub(crate) enum SubscribeDecision<'a> {
     /// Step 5: this namespace's subscribe proxy (`subscribe_proxy_name`) decides the options;
     /// then [`finish_subscribe`] applies the client's own wishes.
     Proxy(&'a gyre_config::ChannelOptions),
+    /// Step 5 with `subscribe_stream_proxy_enabled`: the backend stream's first message decides,
+    /// and its later messages feed the subscription.
+    Stream(&'a gyre_config::ChannelOptions),
 }
 
 pub(crate) fn decide_subscribe<'a>(
@@ -69,10 +72,7 @@ pub(crate) fn decide_subscribe<'a>(
     } else if user_limited && user_listed(snapshot, caller, channel) {
         client_options(snapshot, ns)
     } else if ns.subscribe_stream_proxy_enabled && !user_limited {
-        // Subscribe streams (GRPC) are not available in Gyre; Centrifugo answers 108 when a
-        // namespace asks for a proxy it cannot call.
-        tracing::info!(channel, "subscribe stream proxy is not available");
-        return Err(Error::NOT_AVAILABLE.into());
+        return Ok(SubscribeDecision::Stream(ns));
     } else if ns.subscribe_proxy_enabled && !user_limited {
         return Ok(SubscribeDecision::Proxy(ns));
     } else if subscribe_for_client_allowed(snapshot, ns, caller, user_limited) {
@@ -238,7 +238,7 @@ impl SubscribeDecision<'_> {
     pub(crate) fn reply(self) -> SubscribeReply {
         match self {
             SubscribeDecision::Reply(reply) => reply,
-            SubscribeDecision::Proxy(ns) => {
+            SubscribeDecision::Proxy(ns) | SubscribeDecision::Stream(ns) => {
                 panic!("expected a reply, got proxy {:?}", ns.subscribe_proxy_name)
             }
         }

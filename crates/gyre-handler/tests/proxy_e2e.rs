@@ -80,8 +80,11 @@ fn answer(path: &str, body: &Value) -> Value {
         "publish" => json!({"result": {"data": {"replaced": true}}}),
         "rpc" if body["method"] == "fail" => json!({"error": {"code": 1001, "message": "bad"}}),
         "rpc" => json!({"result": {"data": {"year": 2026}}}),
-        // Sam's connection is extended by an hour; Tim's refresh has no result, so it expires.
-        "refresh" if body["user"] == "sam" => json!({"result": {"expire_at": unix_now() + 3600}}),
+        // Sam's connection is extended by an hour (with new meta); Tim's refresh has no result, so
+        // it expires.
+        "refresh" if body["user"] == "sam" => {
+            json!({"result": {"expire_at": unix_now() + 3600, "meta": {"plan": "gold"}}})
+        }
         "refresh" => json!({}),
         _ => json!({}),
     }
@@ -315,6 +318,7 @@ async fn refresh_proxy_extends_or_expires_connections() {
     let mut cfg = config(&base);
     cfg.client.proxy.refresh.enabled = true;
     cfg.client.proxy.refresh.proxy.endpoint = format!("{base}/refresh");
+    cfg.rpc.proxy.include_connection_meta = true;
     let node = start(cfg);
 
     let mut sam = conn(&node);
@@ -336,6 +340,9 @@ async fn refresh_proxy_extends_or_expires_connections() {
     wait_for_call(&seen, "refresh", |r| r["user"] == "sam").await;
     let reply = command(&mut sam, 2, "rpc", json!({"method": "year"})).await;
     assert_eq!(reply["rpc"]["data"], json!({"year": 2026}), "{reply}");
+    // The refresh result's meta replaced the connection's: later proxy calls carry it.
+    let rpc = calls(&seen, "rpc");
+    assert_eq!(rpc.last().unwrap()["meta"], json!({"plan": "gold"}), "{rpc:?}");
 }
 
 #[tokio::test]

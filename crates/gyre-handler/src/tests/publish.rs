@@ -5,7 +5,7 @@ use crate::channel_ops::{decide_history, decide_presence, decide_publish, Publis
 
 fn publish(config: Config, caller: Caller<'_>, subscribed: bool, channel: &str, data: &[u8]) -> Outcome {
     match decide_publish(&snapshot(config), caller, subscribed, channel, data) {
-        Ok(PublishDecision::Proxy(_)) => Outcome::Proxy,
+        Ok(PublishDecision::Proxy(_) | PublishDecision::Stream) => Outcome::Proxy,
         other => outcome(&other),
     }
 }
@@ -113,4 +113,27 @@ fn history_and_presence_matrix() {
         outcome(&decide_presence(&s, ANON, false, "public:room")),
         Error(108)
     );
+}
+
+#[test]
+fn subscribe_stream_namespaces_take_publications_only_when_bidirectional() {
+    let mut cfg = config();
+    for (name, bidirectional) in [("uni", false), ("bidi", true)] {
+        cfg.channel.namespaces.push(gyre_config::ChannelNamespace {
+            name: name.into(),
+            options: gyre_config::ChannelOptions {
+                subscribe_stream_proxy_enabled: true,
+                subscribe_stream_proxy_bidirectional: bidirectional,
+                ..Default::default()
+            },
+        });
+    }
+    // No permission ladder either way: the stream decides, or there is nothing to publish to.
+    assert_eq!(
+        publish(cfg.clone(), ANON, false, "uni:x", b"{}"),
+        Outcome::Error(108)
+    );
+    assert_eq!(publish(cfg.clone(), ANON, false, "bidi:x", b"{}"), Outcome::Proxy);
+    // The data format check still comes first.
+    assert_eq!(publish(cfg, USER_42, true, "bidi:x", b""), Outcome::Error(107));
 }

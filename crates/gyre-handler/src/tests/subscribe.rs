@@ -76,7 +76,7 @@ fn tokens() -> FakeTokens {
 
 fn decide(config: Config, caller: Caller<'_>, event: &SubscribeEvent) -> Outcome {
     match decide_subscribe(&snapshot(config), &tokens(), caller, event) {
-        Ok(SubscribeDecision::Proxy(_)) => Outcome::Proxy,
+        Ok(SubscribeDecision::Proxy(_) | SubscribeDecision::Stream(_)) => Outcome::Proxy,
         other => outcome(&other),
     }
 }
