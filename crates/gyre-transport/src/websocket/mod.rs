@@ -185,6 +185,8 @@ fn transport_info(
         headers: header_map(headers, |name| crate::headers::retained(snapshot, name)),
         max_message_size: limits.message_size,
         write_timeout: limits.write_timeout,
+        session: String::new(),
+        raw_connect_errors: false,
     }
 }
 
