@@ -17,20 +17,24 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("map_broker", |c, d| c.map_broker != d.map_broker),
     ("controller", |c, d| c.controller != d.controller),
     ("shared_poll", |c, d| c.shared_poll != d.shared_poll),
-    ("client.connect_code_to_unidirectional_disconnect", |c, d| {
-        c.client.connect_code_to_unidirectional_disconnect
-            != d.client.connect_code_to_unidirectional_disconnect
-    }),
     ("consumers", |c, _| !c.consumers.is_empty()),
     ("grpc_api", |c, d| c.grpc_api != d.grpc_api),
-    ("sse", |c, d| c.sse != d.sse),
-    ("http_stream", |c, d| c.http_stream != d.http_stream),
     ("webtransport", |c, d| c.webtransport != d.webtransport),
-    ("uni_sse", |c, d| c.uni_sse != d.uni_sse),
-    ("uni_http_stream", |c, d| c.uni_http_stream != d.uni_http_stream),
-    ("uni_websocket", |c, d| c.uni_websocket != d.uni_websocket),
+    ("uni_websocket.compression", |c, d| {
+        let (c, d) = (&c.uni_websocket, &d.uni_websocket);
+        (
+            c.compression,
+            c.compression_min_size,
+            c.compression_level,
+            c.decompressed_message_size_limit,
+        ) != (
+            d.compression,
+            d.compression_min_size,
+            d.compression_level,
+            d.decompressed_message_size_limit,
+        )
+    }),
     ("uni_grpc", |c, d| c.uni_grpc != d.uni_grpc),
-    ("emulation", |c, d| c.emulation != d.emulation),
     ("swagger", |c, d| c.swagger != d.swagger),
     ("debug", |c, d| c.debug != d.debug),
     ("init", |c, d| c.init != d.init),

@@ -273,14 +273,14 @@ fn unknown_log_level_is_a_warning() {
 #[test]
 fn unsupported_sections_warn_only_when_set() {
     let loaded = load_json(
-        r#"{"sse": {"enabled": true}, "grpc_api": {"port": 10000},
+        r#"{"webtransport": {"enabled": true}, "sse": {"enabled": true}, "grpc_api": {"port": 10000},
             "proxies": [{"name": "p1", "endpoint": "http://x"}, {"name": "p2", "endpoint": "grpc://x:1"}, {"name": "p3", "endpoint": "https://x"}]}"#,
         &[],
         &[],
     );
     assert_eq!(
         loaded.warnings,
-        ["sse: not supported by this Gyre version yet; ignored",]
+        ["webtransport: not supported by this Gyre version yet; ignored",]
     );
     assert_eq!(loaded.config.proxies[0].proxy.timeout, Duration::from_secs(1));
 }

@@ -56,6 +56,9 @@ pub struct NodeConfig {
     pub max_messages_in_frame: usize,
     /// How many connections close at once on shutdown (128).
     pub shutdown_close_concurrency: usize,
+    /// `client.connect_code_to_unidirectional_disconnect`: connect error code → the disconnect
+    /// a unidirectional client gets instead (checked before the built-in mapping).
+    pub unidirectional_code_to_disconnect: Vec<(u32, Disconnect)>,
 }
 
 impl Default for NodeConfig {
@@ -79,6 +82,7 @@ impl Default for NodeConfig {
             connect_include_server_time: false,
             max_messages_in_frame: 64,
             shutdown_close_concurrency: 128,
+            unidirectional_code_to_disconnect: Vec::new(),
         }
     }
 }

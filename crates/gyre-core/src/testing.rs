@@ -38,6 +38,8 @@ pub fn transport_info(protocol: ProtocolType) -> TransportInfo {
         headers: HashMap::new(),
         max_message_size: 65536,
         write_timeout: Duration::from_secs(1),
+        session: String::new(),
+        raw_connect_errors: false,
     }
 }
 

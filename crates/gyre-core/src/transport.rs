@@ -35,6 +35,13 @@ pub struct TransportInfo {
     pub max_message_size: usize,
     /// How long one write may take before the connection is closed with 3009.
     pub write_timeout: Duration,
+    /// Session id of an emulation or unidirectional connection, when the transport chose it
+    /// (the `/emulation` endpoint finds a stream by it); empty lets the core generate one.
+    pub session: String,
+    /// Unidirectional only: a connect that fails with an error closes with the error's own
+    /// code and message instead of the mapped disconnect, for a transport that answers it
+    /// with an HTTP status (`connect_code_to_http_response`).
+    pub raw_connect_errors: bool,
 }
 
 /// Why reading stopped.

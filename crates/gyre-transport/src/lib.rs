@@ -3,13 +3,22 @@
 //! * [`websocket_router`]: the bidirectional WebSocket endpoint. The session reads and the core's
 //!   writer writes straight on the socket (see `websocket/conn.rs`).
 //! * [`serve_http`]: the HTTP/1.1 accept loop every router here is served by.
+//! * [`emulation_routers`]: bidirectional emulation, HTTP-streaming and SSE connections with the
+//!   `/emulation` endpoint that carries their later commands.
+//! * [`unidirectional_router`]: `uni_websocket`, `uni_sse` and `uni_http_stream`.
 //! * [`origin_allowed`] / [`OriginChecker`]: Centrifugo's `client.allowed_origins` rule, shared
-//!   with the HTTP transports.
+//!   with the HTTP transports (as CORS there).
 #![forbid(unsafe_code)]
 
+mod body;
+mod cors;
+mod emulation;
 mod headers;
 mod http_server;
 mod origin;
+mod query;
+mod stream;
+mod uni;
 mod websocket;
 
 use gyre_config::SharedConfig;
@@ -17,6 +26,7 @@ use gyre_core::Node;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use emulation::EmulationRouters;
 pub use origin::OriginChecker;
 
 /// `GET {websocket.handler_prefix}` (default `/connection/websocket`): origin check against
@@ -27,6 +37,21 @@ pub use origin::OriginChecker;
 /// settings are read per request, so a reload applies to new connections.
 pub fn websocket_router(node: Node, config: SharedConfig) -> axum::Router {
     websocket::router(node, config)
+}
+
+/// Bidirectional emulation (`http_stream.enabled`, `sse.enabled`): the connection endpoints
+/// (`/connection/http_stream`, `/connection/sse`) and `/emulation`, which routes an emulated
+/// client's later commands to its stream by session id. CORS as in Centrifugo on both.
+///
+/// Paths are read from the snapshot when the routers are built; body limits per request.
+pub fn emulation_routers(node: Node, config: SharedConfig) -> EmulationRouters {
+    emulation::routers(node, config)
+}
+
+/// The unidirectional endpoints that are enabled: `/connection/uni_websocket`,
+/// `/connection/uni_sse`, `/connection/uni_http_stream` (JSON connect request in, pushes out).
+pub fn unidirectional_router(node: Node, config: SharedConfig) -> axum::Router {
+    uni::router(node, config)
 }
 
 /// Centrifugo's origin rule: no `Origin` header → allowed; empty list → every origin refused;

@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use axum::routing::any;
 use axum::Router;
 use gyre_config::{Config, SharedConfig, Snapshot};
-use gyre_core::{Node, NodeConfig};
+use gyre_core::{Disconnect, Node, NodeConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +58,15 @@ pub(crate) fn node_config(cfg: &Config, name: String) -> NodeConfig {
         channel_position_max_time_lag: (!c.channel_position_max_time_lag.is_zero())
             .then(|| c.channel_position_max_time_lag.as_std()),
         connect_include_server_time: c.connect_include_server_time,
+        unidirectional_code_to_disconnect: if c.connect_code_to_unidirectional_disconnect.enabled {
+            c.connect_code_to_unidirectional_disconnect
+                .transforms
+                .iter()
+                .map(|t| (t.code, Disconnect::custom(t.to.code, t.to.reason.clone())))
+                .collect()
+        } else {
+            Vec::new()
+        },
         ..d
     }
 }
@@ -228,11 +237,21 @@ fn build_routers(
     if !config.websocket.disabled {
         external = external.merge(gyre_transport::websocket_router(node.clone(), shared.clone()));
     }
+    let emulation = gyre_transport::emulation_routers(node.clone(), shared.clone());
+    external = external
+        .merge(emulation.connections)
+        .merge(gyre_transport::unidirectional_router(
+            node.clone(),
+            shared.clone(),
+        ));
     let limits = crate::admission::Admission::new(node.clone(), shared.clone(), metrics.clone());
     external = external.layer(axum::middleware::from_fn_with_state(
         limits,
         crate::admission::admit,
     ));
+    // Added after the admission layer: `/emulation` carries commands of existing connections,
+    // which connection limits must not refuse (Centrifugo applies them to connections only).
+    external = external.merge(emulation.endpoint);
     if !config.http_api.disabled {
         let api = gyre_api::http_router(
             gyre_api::Executor::new(node.clone(), shared.clone()),

@@ -12,10 +12,14 @@
 // Configuration comes from the environment:
 //   GYRE_WS_URL   ws://127.0.0.1:PORT/connection/websocket
 //   GYRE_FORMAT   "json" | "protobuf"
-//   GYRE_CLIENT   JSON: {token?, getTokens?: [..], name?, data?, minReconnectDelay?, maxReconnectDelay?}
+//   GYRE_CLIENT   JSON: {token?, getTokens?: [..], name?, data?, minReconnectDelay?, maxReconnectDelay?,
+//                       transports?: [{transport, endpoint}], emulationEndpoint?}
+//                 With `transports` the SDK gets that list instead of GYRE_WS_URL (HTTP-streaming,
+//                 SSE: bidirectional emulation, Node's fetch and the `eventsource` package).
 //   GYRE_AGENT_TIMEOUT_MS  hard stop for a forgotten agent (default 60000)
 
 import readline from 'node:readline';
+import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 
 const format = process.env.GYRE_FORMAT === 'protobuf' ? 'protobuf' : 'json';
@@ -131,6 +135,13 @@ const clientOptions = {
   maxReconnectDelay: opts.maxReconnectDelay ?? 2000,
   timeout: opts.timeout ?? 5000,
 };
+if (opts.emulationEndpoint) {
+  // Node's fetch needs an absolute URL (a browser resolves the default '/emulation').
+  clientOptions.emulationEndpoint = opts.emulationEndpoint;
+}
+if (opts.transports) {
+  clientOptions.eventsource = EventSource;
+}
 if (opts.token) {
   clientOptions.token = opts.token;
 }
@@ -146,7 +157,7 @@ if (opts.data !== undefined && opts.data !== null) {
   clientOptions.data = encodeData(opts.data);
 }
 
-const client = new Centrifuge(url, clientOptions);
+const client = new Centrifuge(opts.transports || url, clientOptions);
 
 client.on('connecting', ctx => out({ event: 'connecting', code: ctx.code, reason: ctx.reason }));
 client.on('connected', ctx => out({ event: 'connected', client: ctx.client, transport: ctx.transport, data: decodeData(ctx.data) }));

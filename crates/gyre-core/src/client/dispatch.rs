@@ -40,8 +40,12 @@ fn method_of(cmd: &Command) -> Option<&'static str> {
     })
 }
 
-/// Unidirectional clients cannot read an error reply, so a failed connect becomes a disconnect.
-fn unidirectional_connect_disconnect(e: &Error) -> Disconnect {
+/// Unidirectional clients cannot read an error reply, so a failed connect becomes a disconnect:
+/// the configured one for the code if any, else the built-in mapping.
+fn unidirectional_connect_disconnect(e: &Error, configured: &[(u32, Disconnect)]) -> Disconnect {
+    if let Some((_, d)) = configured.iter().find(|(code, _)| *code == e.code) {
+        return d.clone();
+    }
     match e.code {
         c if c == Error::EXPIRED.code || c == Error::TOKEN_EXPIRED.code => Disconnect::EXPIRED,
         c if c == Error::TOO_MANY_REQUESTS.code => Disconnect::TOO_MANY_REQUESTS,
@@ -121,7 +125,12 @@ impl Session {
             }
             Err(HandlerError::Error(e)) if is_connect && self.client.transport.unidirectional => {
                 observer.reply_error(method, e.code);
-                self.close(unidirectional_connect_disconnect(&e));
+                let disconnect = if self.client.transport.raw_connect_errors {
+                    Disconnect::custom(e.code, e.message.clone())
+                } else {
+                    unidirectional_connect_disconnect(&e, &self.node.config.unidirectional_code_to_disconnect)
+                };
+                self.close(disconnect);
                 false
             }
             Err(HandlerError::Error(e)) => {

@@ -262,8 +262,11 @@ pub(crate) struct ClientShared {
 }
 
 impl ClientShared {
-    pub(crate) fn new(transport: TransportInfo, max_queue: usize) -> Arc<ClientShared> {
-        let session = if transport.unidirectional || transport.emulation {
+    pub(crate) fn new(mut transport: TransportInfo, max_queue: usize) -> Arc<ClientShared> {
+        // Moved out, not copied: the session id is kept once per connection.
+        let session = if !transport.session.is_empty() {
+            std::mem::take(&mut transport.session)
+        } else if transport.unidirectional || transport.emulation {
             uuid::Uuid::new_v4().to_string()
         } else {
             String::new()

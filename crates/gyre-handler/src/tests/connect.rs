@@ -26,6 +26,8 @@ fn transport(headers: &[(&str, &str)]) -> TransportInfo {
             .collect(),
         max_message_size: 65536,
         write_timeout: Duration::from_secs(1),
+        session: String::new(),
+        raw_connect_errors: false,
     }
 }
 

@@ -44,6 +44,13 @@ pub(crate) struct Settings {
     pub(crate) max_message_size: usize,
     pub(crate) write_timeout: Duration,
     pub(crate) native_ping: Option<NativePing>,
+    /// A batch of messages goes out as one frame (`\n`-joined JSON, varint-delimited
+    /// protobuf); otherwise each message is a frame of its own (`uni_websocket` without
+    /// `join_push_messages`).
+    pub(crate) join_messages: bool,
+    /// A close from the server sends a close frame and waits for the answer; without it the
+    /// socket is just dropped (`uni_websocket.disable_closing_handshake`).
+    pub(crate) closing_handshake: bool,
 }
 
 /// Write-side state, behind the lock that serialises frames. The bytes being written live here
@@ -139,6 +146,8 @@ pub(crate) fn start(io: Io, initial: Bytes, settings: Settings) -> (WsReader, Ws
     let writer = WsWriter {
         shared: shared.clone(),
         protocol: settings.protocol,
+        join_messages: settings.join_messages,
+        closing_handshake: settings.closing_handshake,
     };
     (reader, writer, shared)
 }
@@ -156,7 +165,7 @@ impl Shared {
         self.flush_control_soon();
     }
 
-    fn queue_close(self: &Arc<Self>, code: u16, reason: &str) {
+    pub(crate) fn queue_close(self: &Arc<Self>, code: u16, reason: &str) {
         if !self.close_queued.swap(true, Ordering::AcqRel) {
             self.send_control(OP_CLOSE, &frame::close_payload(code, reason));
         }
@@ -461,15 +470,17 @@ impl Drop for WsReader {
 pub(crate) struct WsWriter {
     shared: Arc<Shared>,
     protocol: ProtocolType,
+    join_messages: bool,
+    closing_handshake: bool,
 }
 
 #[async_trait::async_trait]
 impl TransportWriter for WsWriter {
     async fn write_batch(&mut self, messages: &[Bytes]) -> Result<(), io::Error> {
-        if messages.is_empty() {
+        // Nothing may follow a close frame (one the reader sent after a violation, say).
+        if messages.is_empty() || self.shared.close_queued.load(Ordering::Acquire) {
             return Ok(());
         }
-        let framing = Framing::new(self.protocol, messages);
         let mut state = self.shared.write.lock().await;
         // Finish a frame a cancelled write left behind (never the case in normal operation).
         state.write_pending(&self.shared.io).await?;
@@ -477,7 +488,13 @@ impl TransportWriter for WsWriter {
         if !control.is_empty() {
             state.pending.push(Bytes::from(control));
         }
-        framing.push_parts(messages, &mut state.pending);
+        if self.join_messages {
+            Framing::new(self.protocol, messages).push_parts(messages, &mut state.pending);
+        } else {
+            for message in messages.chunks(1) {
+                Framing::new(self.protocol, message).push_parts(message, &mut state.pending);
+            }
+        }
         state.write_pending(&self.shared.io).await
     }
 
@@ -488,7 +505,7 @@ impl TransportWriter for WsWriter {
             return;
         }
         let mut control = std::mem::take(&mut *self.shared.control.lock());
-        if !self.shared.close_queued.swap(true, Ordering::AcqRel) {
+        if self.closing_handshake && !self.shared.close_queued.swap(true, Ordering::AcqRel) {
             let (code, reason) = close_code(disconnect.as_ref());
             frame::push_control(&mut control, OP_CLOSE, &frame::close_payload(code, reason));
         }

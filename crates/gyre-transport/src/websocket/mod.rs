@@ -6,7 +6,8 @@ mod handshake;
 mod io;
 mod negotiate;
 
-use std::collections::HashMap;
+pub(crate) use conn::{NativePing, Settings, Shared, WsReader};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,10 +25,9 @@ use futures_util::FutureExt;
 use hyper::upgrade::OnUpgrade;
 
 use gyre_config::{SharedConfig, Snapshot};
-use gyre_core::{Node, TransportInfo};
+use gyre_core::{Node, TransportInfo, TransportReader};
 
 use crate::origin::OriginCache;
-use conn::{NativePing, Settings};
 use negotiate::{negotiate, Negotiated};
 
 pub(crate) use negotiate::route_path;
@@ -51,15 +51,16 @@ pub(crate) fn router(node: Node, config: SharedConfig) -> Router {
     let path = route_path(&snapshot.config.websocket.handler_prefix);
     let state = Arc::new(WsState {
         node,
-        config,
+        config: config.clone(),
         origins: OriginCache::default(),
     });
     // Every method reaches the handler: a non-GET upgrade gets Go's answer (400 or 405).
-    Router::new().route(&path, any(upgrade_handler)).with_state(state)
+    let router = Router::new().route(&path, any(upgrade_handler)).with_state(state);
+    crate::cors::layer(router, config)
 }
 
 /// A refused upgrade, with the version header Go's upgrader puts on every refusal.
-fn reject(status: StatusCode) -> Response {
+pub(crate) fn reject(status: StatusCode) -> Response {
     let text = format!("{}\n", status.canonical_reason().unwrap_or(""));
     let mut response = (status, text).into_response();
     response
@@ -69,23 +70,10 @@ fn reject(status: StatusCode) -> Response {
 }
 
 async fn upgrade_handler(State(state): State<Arc<WsState>>, mut request: Request) -> Response {
-    let headers = request.headers();
-    if let Err(status) = handshake::check(request.method(), headers) {
-        return reject(status);
-    }
     let snapshot = state.config.load_full();
-    let origin = headers.get(ORIGIN).map(|v| String::from_utf8_lossy(v.as_bytes()));
-    if !state.origins.checker(&snapshot).allows(origin.as_deref()) {
-        tracing::info!(origin = ?origin, "request Origin is not authorized");
-        return reject(StatusCode::FORBIDDEN);
-    }
-    let accept = match handshake::accept_key(headers) {
-        Ok(accept) => accept,
+    let accepted = match accept(&mut request, &state.origins, &snapshot) {
+        Ok(accepted) => accepted,
         Err(status) => return reject(status),
-    };
-    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
-        // Not a connection hyper can hand over (HTTP/2, or a test harness without upgrades).
-        return reject(StatusCode::UPGRADE_REQUIRED);
     };
     let headers = request.headers();
     let query = request.uri().query();
@@ -103,34 +91,88 @@ async fn upgrade_handler(State(state): State<Arc<WsState>>, mut request: Request
         max_message_size: limits.message_size,
         write_timeout: limits.write_timeout,
         native_ping: negotiated.frame_ping_pong.then(|| native_ping(&snapshot)),
+        join_messages: true,
+        closing_handshake: true,
     };
-    let node = state.node.clone();
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(upgraded) => upgraded,
-            Err(e) => {
-                tracing::debug!(error = %e, "websocket upgrade error");
-                return;
-            }
-        };
-        let (io, initial) = io::Io::from_upgraded(upgraded);
-        let (reader, writer, shared) = conn::start(io, initial, settings);
-        // A task of its own holding just the connection (this one ends here): awaited from
-        // this block, the connection's future would sit next to this block's own state.
-        let connection = node.serve_connection(info, reader, writer);
-        tokio::spawn(connection.then(move |()| async move { shared.finish().await }));
-    });
+    let subprotocol = negotiated.subprotocol;
+    accepted.serve(
+        state.node.clone(),
+        info,
+        settings,
+        |reader, _| reader,
+        subprotocol,
+    )
+}
 
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let out = response.headers_mut();
-    out.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    out.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    out.insert(SEC_WEBSOCKET_ACCEPT, accept);
-    if let Some(subprotocol) = negotiated.subprotocol {
-        out.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(subprotocol));
+/// An upgrade request that passed the handshake and origin checks.
+pub(crate) struct Accepted {
+    on_upgrade: OnUpgrade,
+    accept: HeaderValue,
+}
+
+/// Checks an upgrade request as Go's upgrader does (handshake, then `client.allowed_origins`);
+/// the status to [`reject`] it with otherwise.
+pub(crate) fn accept(
+    request: &mut Request,
+    origins: &OriginCache,
+    snapshot: &Arc<Snapshot>,
+) -> Result<Accepted, StatusCode> {
+    let headers = request.headers();
+    handshake::check(request.method(), headers)?;
+    let origin = headers.get(ORIGIN).map(|v| String::from_utf8_lossy(v.as_bytes()));
+    if !origins.checker(snapshot).allows(origin.as_deref()) {
+        tracing::info!(origin = ?origin, "request Origin is not authorized");
+        return Err(StatusCode::FORBIDDEN);
     }
-    response
+    let accept = handshake::accept_key(headers)?;
+    // Absent when hyper cannot hand the connection over (HTTP/2, or a harness without upgrades).
+    let on_upgrade = request
+        .extensions_mut()
+        .remove::<OnUpgrade>()
+        .ok_or(StatusCode::UPGRADE_REQUIRED)?;
+    Ok(Accepted { on_upgrade, accept })
+}
+
+impl Accepted {
+    /// Answers 101 and serves the connection once upgraded. `wrap` turns the socket's reader into
+    /// what the core reads (the unidirectional endpoint reads its connect request first).
+    pub(crate) fn serve<R: TransportReader>(
+        self,
+        node: Node,
+        info: TransportInfo,
+        settings: Settings,
+        wrap: impl FnOnce(WsReader, Arc<Shared>) -> R + Send + 'static,
+        subprotocol: Option<&'static str>,
+    ) -> Response {
+        let on_upgrade = self.on_upgrade;
+        tokio::spawn(async move {
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(e) => {
+                    tracing::debug!(error = %e, "websocket upgrade error");
+                    return;
+                }
+            };
+            let (io, initial) = io::Io::from_upgraded(upgraded);
+            let (reader, writer, shared) = conn::start(io, initial, settings);
+            let reader = wrap(reader, shared.clone());
+            // A task of its own holding just the connection (this one ends here): awaited from
+            // this block, the connection's future would sit next to this block's own state.
+            let connection = node.serve_connection(info, reader, writer);
+            tokio::spawn(connection.then(move |()| async move { shared.finish().await }));
+        });
+
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let out = response.headers_mut();
+        out.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        out.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        out.insert(SEC_WEBSOCKET_ACCEPT, self.accept);
+        if let Some(subprotocol) = subprotocol {
+            out.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(subprotocol));
+        }
+        response
+    }
 }
 
 /// Size and time limits of one connection, from `websocket.*` and `client.queue_max_size`.
@@ -160,7 +202,7 @@ fn positive(v: i64) -> Option<usize> {
     usize::try_from(v).ok().filter(|v| *v > 0)
 }
 
-fn native_ping(snapshot: &Snapshot) -> NativePing {
+pub(crate) fn native_ping(snapshot: &Snapshot) -> NativePing {
     let client = &snapshot.config.client;
     let or = |d: gyre_config::Duration, default| if d.is_zero() { default } else { d.as_std() };
     NativePing {
@@ -182,31 +224,12 @@ fn transport_info(
         emulation: false,
         disconnect_push: false,
         app_level_ping: !negotiated.frame_ping_pong,
-        headers: header_map(headers, |name| crate::headers::retained(snapshot, name)),
+        headers: crate::headers::kept(headers, snapshot),
         max_message_size: limits.message_size,
         write_timeout: limits.write_timeout,
+        session: String::new(),
+        raw_connect_errors: false,
     }
-}
-
-/// The request headers some part of the server reads later, with lower-case names (as `HeaderMap`
-/// stores them); repeated headers are joined with ", ", headers that are not UTF-8 are left out.
-/// Keeping only those matters: a browser sends a kilobyte of headers, and every connection would
-/// carry them for its whole life.
-fn header_map(headers: &HeaderMap, keep: impl Fn(&str) -> bool) -> HashMap<String, String> {
-    let mut out: HashMap<String, String> = HashMap::new();
-    for (name, value) in headers {
-        if !keep(name.as_str()) {
-            continue;
-        }
-        let Ok(value) = value.to_str() else { continue };
-        out.entry(name.as_str().to_owned())
-            .and_modify(|v| {
-                v.push_str(", ");
-                v.push_str(value);
-            })
-            .or_insert_with(|| value.to_owned());
-    }
-    out
 }
 
 #[cfg(test)]
@@ -234,20 +257,5 @@ mod tests {
         config.websocket.read_buffer_size = 512;
         let custom = Limits::from_snapshot(&Snapshot::new(config).unwrap());
         assert_eq!(custom.message_size, 2_000_000);
-    }
-
-    #[test]
-    fn headers_are_lower_case_and_joined() {
-        let mut headers = HeaderMap::new();
-        headers.append("X-User-Id", HeaderValue::from_static("17"));
-        headers.append("accept", HeaderValue::from_static("a"));
-        headers.append("accept", HeaderValue::from_static("b"));
-        headers.append("x-bin", HeaderValue::from_bytes(b"\xff").unwrap());
-        let map = header_map(&headers, |name| name != "x-skip");
-        headers.append("x-skip", HeaderValue::from_static("1"));
-        assert!(!header_map(&headers, |name| name != "x-skip").contains_key("x-skip"));
-        assert_eq!(map.get("x-user-id").map(String::as_str), Some("17"));
-        assert_eq!(map.get("accept").map(String::as_str), Some("a, b"));
-        assert!(!map.contains_key("x-bin"));
     }
 }
