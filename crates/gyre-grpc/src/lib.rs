@@ -15,6 +15,7 @@
 
 mod api;
 mod auth;
+mod incoming;
 mod limit;
 mod server;
 mod tls;

@@ -7,6 +7,7 @@ use gyre_api::{ApiObserver, Executor};
 use gyre_config::{GrpcApi, SharedConfig, UniGrpc};
 use gyre_core::Node;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::service::interceptor::InterceptedService;
@@ -16,6 +17,7 @@ use tonic::transport::Server;
 
 use crate::api::ApiService;
 use crate::auth::KeyAuth;
+use crate::incoming::TlsIncoming;
 use crate::limit::OversizeStatusLayer;
 use crate::pb::centrifugo_api_server::CentrifugoApiServer;
 use crate::uni::UniStreamServer;
@@ -31,6 +33,7 @@ pub struct GrpcServer {
     name: &'static str,
     server: Server,
     routes: Routes,
+    tls: Option<TlsAcceptor>,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -67,8 +70,9 @@ pub fn api_server(
     }
     Ok(GrpcServer {
         name: "grpc_api",
-        server: base("grpc_api", &config.tls)?,
+        server: Server::builder(),
         routes,
+        tls: crate::tls::acceptor("grpc_api", &config.tls)?,
     })
 }
 
@@ -76,13 +80,14 @@ pub fn api_server(
 /// as in Centrifugo.
 pub fn uni_server(config: &UniGrpc, node: Node, shared: SharedConfig) -> Result<GrpcServer, ConfigError> {
     let service = UniStreamServer::new(node, shared, size_limit(config.max_receive_message_size));
-    let server = base("uni_grpc", &config.tls)?
+    let server = Server::builder()
         .http2_keepalive_interval(Some(UNI_KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(UNI_KEEPALIVE_TIMEOUT));
     Ok(GrpcServer {
         name: "uni_grpc",
         server,
         routes: Routes::new(service),
+        tls: crate::tls::acceptor("uni_grpc", &config.tls)?,
     })
 }
 
@@ -91,28 +96,23 @@ fn size_limit(value: i64) -> Option<usize> {
     (value > 0).then(|| usize::try_from(value).unwrap_or(usize::MAX))
 }
 
-fn base(section: &'static str, tls: &gyre_config::Tls) -> Result<Server, ConfigError> {
-    let server = Server::builder();
-    match crate::tls::server_tls(section, tls)? {
-        Some(config) => server.tls_config(config).map_err(|e| ConfigError::Tls {
-            section,
-            reason: e.to_string(),
-        }),
-        None => Ok(server),
-    }
-}
-
 impl GrpcServer {
     /// Serves on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
     /// Uni streams end when the node closes their connections (3001 on shutdown).
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let result = self
-            .server
-            .layer(OversizeStatusLayer)
-            .add_routes(self.routes)
-            .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
-            .await;
+        let router = self.server.layer(OversizeStatusLayer).add_routes(self.routes);
+        let stopped = shutdown.cancelled_owned();
+        let result = match self.tls {
+            Some(acceptor) => {
+                router
+                    .serve_with_incoming_shutdown(TlsIncoming::new(listener, acceptor), stopped)
+                    .await
+            }
+            None => {
+                let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                router.serve_with_incoming_shutdown(incoming, stopped).await
+            }
+        };
         if let Err(e) = result {
             tracing::error!(error = %e, server = self.name, "GRPC server stopped");
         }

@@ -1,15 +1,25 @@
 //! Server TLS from Centrifugo's unified TLS object (`grpc_api.tls`, `uni_grpc.tls`):
 //! `cert_pem` + `key_pem`, and mutual TLS when `client_ca_pem` is set (a client certificate
-//! signed by that CA is then required).
+//! signed by that CA is then required, Go's `RequireAndVerifyClientCert`).
+//!
+//! Done with rustls here rather than tonic's `tls-*` features: those features change how every
+//! tonic channel in the binary treats `https://` targets, which breaks the GRPC proxy client's
+//! own TLS connector.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use gyre_config::Tls;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::TlsAcceptor;
 
 use crate::ConfigError;
 
 /// `None` when TLS is off.
-pub(crate) fn server_tls(section: &'static str, tls: &Tls) -> Result<Option<ServerTlsConfig>, ConfigError> {
+pub(crate) fn acceptor(section: &'static str, tls: &Tls) -> Result<Option<TlsAcceptor>, ConfigError> {
     if !tls.enabled {
         return Ok(None);
     }
@@ -18,13 +28,38 @@ pub(crate) fn server_tls(section: &'static str, tls: &Tls) -> Result<Option<Serv
         return Err(error("cert_pem and key_pem are required".into()));
     }
     let cert = load_pem(&tls.cert_pem).map_err(|e| error(format!("cert_pem: {e}")))?;
+    let chain = CertificateDer::pem_slice_iter(&cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| error(format!("cert_pem: {e}")))?;
     let key = load_pem(&tls.key_pem).map_err(|e| error(format!("key_pem: {e}")))?;
-    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
-    if !tls.client_ca_pem.is_empty() {
+    let key = PrivateKeyDer::from_pem_slice(&key).map_err(|e| error(format!("key_pem: {e}")))?;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| error(e.to_string()))?;
+    let builder = if tls.client_ca_pem.is_empty() {
+        builder.with_no_client_auth()
+    } else {
         let ca = load_pem(&tls.client_ca_pem).map_err(|e| error(format!("client_ca_pem: {e}")))?;
-        config = config.client_ca_root(Certificate::from_pem(ca));
-    }
-    Ok(Some(config))
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&ca) {
+            let cert = cert.map_err(|e| error(format!("client_ca_pem: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| error(format!("client_ca_pem: {e}")))?;
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| error(format!("client_ca_pem: {e}")))?;
+        builder.with_client_cert_verifier(verifier)
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| error(e.to_string()))?;
+    // GRPC is HTTP/2 only.
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
 /// Centrifugo's PEM values may be PEM text, base64-encoded PEM, or the path of a PEM file,
@@ -45,14 +80,10 @@ fn load_pem(value: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-/// A PEM block: a `-----BEGIN` line with a matching `-----END` after it. Whether the block
-/// parses is for the TLS acceptor to say (at start-up).
+/// Whether the data holds at least one complete PEM block.
 fn is_pem(data: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return false;
-    };
-    text.find("-----BEGIN ")
-        .is_some_and(|start| text[start..].contains("-----END "))
+    let mut reader = std::io::Cursor::new(data);
+    matches!(rustls::pki_types::pem::from_buf(&mut reader), Ok(Some(_)))
 }
 
 #[cfg(test)]
@@ -76,13 +107,24 @@ mod tests {
     }
 
     #[test]
-    fn off_or_incomplete() {
-        assert!(server_tls("grpc_api", &Tls::default()).unwrap().is_none());
+    fn off_incomplete_or_unusable() {
+        assert!(acceptor("grpc_api", &Tls::default()).unwrap().is_none());
         let half = Tls {
             enabled: true,
             cert_pem: PEM.into(),
             ..Default::default()
         };
-        assert!(server_tls("grpc_api", &half).is_err());
+        assert!(acceptor("grpc_api", &half).is_err_and(|e| e.to_string().contains("required")));
+        let garbage = Tls {
+            enabled: true,
+            cert_pem: PEM.into(),
+            key_pem: PEM.into(),
+            ..Default::default()
+        };
+        let Err(err) = acceptor("uni_grpc", &garbage) else {
+            panic!("a certificate as key was accepted");
+        };
+        let err = err.to_string();
+        assert!(err.starts_with("uni_grpc.tls: key_pem"), "{err}");
     }
 }

@@ -1,13 +1,22 @@
 //! `grpc_api.tls` and `uni_grpc.tls`: TLS with a certificate from a test CA, and mutual TLS
 //! with `client_ca_pem`.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use gyre_core::NodeConfig;
 use gyre_grpc::pb;
 use gyre_grpc::pb::centrifugo_api_client::CentrifugoApiClient;
 use gyre_grpc::unistream;
 use gyre_grpc::unistream::centrifugo_uni_stream_client::CentrifugoUniStreamClient;
+use hyper_util::rt::TokioIo;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::common::{base_config, Harness};
 
@@ -39,15 +48,45 @@ impl Pki {
     }
 }
 
+/// A channel speaking TLS (h2 by ALPN) to `localhost`, trusting `ca_pem`, optionally showing a
+/// client certificate. The TLS is done by the test's own connector: tonic's TLS features stay
+/// off in this workspace.
 async fn channel(
-    addr: std::net::SocketAddr,
-    tls: ClientTlsConfig,
+    addr: SocketAddr,
+    ca_pem: &str,
+    identity: Option<(String, String)>,
 ) -> Result<Channel, tonic::transport::Error> {
-    Channel::from_shared(format!("https://localhost:{}", addr.port()))
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
         .unwrap()
-        .tls_config(tls)
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = TlsConnector::from(Arc::new(config));
+    Endpoint::from_shared(format!("http://localhost:{}", addr.port()))
         .unwrap()
-        .connect()
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let connector = connector.clone();
+            async move {
+                let tcp = TcpStream::connect(addr).await?;
+                let name = ServerName::try_from("localhost").unwrap();
+                let tls = connector.connect(name, tcp).await?;
+                Ok::<_, std::io::Error>(TokioIo::new(tls))
+            }
+        }))
         .await
 }
 
@@ -64,11 +103,9 @@ async fn tls_and_mutual_tls() {
     // The uni server also asks for a client certificate.
     config.uni_grpc.tls.client_ca_pem = pki.ca.pem();
     let h = Harness::with(config, NodeConfig::default()).await;
-    let trust = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(pki.ca.pem()))
-        .domain_name("localhost");
+    let ca = pki.ca.pem();
 
-    let mut api = CentrifugoApiClient::new(channel(h.api_addr, trust.clone()).await.unwrap());
+    let mut api = CentrifugoApiClient::new(channel(h.api_addr, &ca, None).await.unwrap());
     let info = api
         .info(h.request(pb::InfoRequest {}))
         .await
@@ -80,7 +117,7 @@ async fn tls_and_mutual_tls() {
     assert!(plain.info(h.request(pb::InfoRequest {})).await.is_err());
 
     // mTLS: refused without a client certificate, served with one from the CA.
-    let refused = match channel(h.uni_addr, trust.clone()).await {
+    let refused = match channel(h.uni_addr, &ca, None).await {
         Err(_) => true,
         Ok(ch) => CentrifugoUniStreamClient::new(ch)
             .consume(unistream::ConnectRequest::default())
@@ -89,8 +126,8 @@ async fn tls_and_mutual_tls() {
     };
     assert!(refused, "a client without certificate got through");
     let (client_cert, client_key) = pki.leaf(&["consumer"]);
-    let with_identity = trust.identity(Identity::from_pem(client_cert, client_key));
-    let mut uni = CentrifugoUniStreamClient::new(channel(h.uni_addr, with_identity).await.unwrap());
+    let identity = Some((client_cert, client_key));
+    let mut uni = CentrifugoUniStreamClient::new(channel(h.uni_addr, &ca, identity).await.unwrap());
     let mut stream = uni
         .consume(unistream::ConnectRequest {
             token: "alice".into(),
