@@ -112,14 +112,14 @@ class ApiClient:
 class UniConsumer:
     """One `Consume` stream; `pushes()` yields decoded `Push` messages until the stream ends."""
 
-    def __init__(self, port: int, **connect: Any):
+    def __init__(self, port: int, metadata: tuple = (), **connect: Any):
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         consume = self.channel.unary_stream(
             f"/{UNI}.CentrifugoUniStream/Consume",
             request_serializer=UNI_MESSAGES["ConnectRequest"].SerializeToString,
             response_deserializer=UNI_MESSAGES["Push"].FromString,
         )
-        self.call = consume(UNI_MESSAGES["ConnectRequest"](**connect))
+        self.call = consume(UNI_MESSAGES["ConnectRequest"](**connect), metadata=metadata)
 
     async def next(self):
         """The next push, or None when the stream ended."""

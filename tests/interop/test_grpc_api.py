@@ -8,6 +8,7 @@ client, so grpcio plays the backend here.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 
@@ -17,6 +18,7 @@ import pytest
 
 from grpc_api_client import ApiClient, UniConsumer, to_dict
 from gyre_harness import conn_token
+from proxy_backend import ProxyBackend
 
 GRPC_KEY = "gyre-interop-grpc-key"
 WAIT = 10
@@ -130,3 +132,36 @@ async def test_uni_grpc_consumer(grpc_servers, api_factory):
     assert (push.disconnect.code, push.disconnect.reason) == (4501, "done")
     assert await asyncio.wait_for(c.next(), WAIT) is None
     assert await c.call.code() == grpc.StatusCode.OK
+
+
+async def test_uni_grpc_connect_proxy_gets_allowed_metadata(gyre):
+    """A uni GRPC connection authenticated by the connect proxy: the backend sees the
+    `uni_grpc` transport and only the metadata listed in `grpc_metadata`."""
+    backend = await ProxyBackend().start()
+    try:
+        backend.script("/connect", {"result": {"user": "proxied", "data": {"hello": "uni"}}})
+        proxy = {
+            "enabled": True,
+            "endpoint": backend.url("/connect"),
+            "grpc_metadata": ["x-tenant"],
+            "http_headers": ["x-http-only"],
+        }
+        server = gyre({**patch(), "client": {"proxy": {"connect": proxy}}})
+        c = UniConsumer(
+            server.listening_port("uni GRPC server listening"),
+            metadata=(("x-tenant", "acme"), ("x-http-only", "no"), ("x-other", "no")),
+            name="python-grpcio",
+            data=b'{"from":"uni"}',
+        )
+        try:
+            connect = to_dict(await asyncio.wait_for(c.next(), WAIT))["connect"]
+            assert json.loads(base64.b64decode(connect["data"])) == {"hello": "uni"}, connect
+            [call] = await backend.wait_calls("/connect")
+            assert call.body["transport"] == "uni_grpc" and call.body["protocol"] == "protobuf", call.body
+            assert call.body["name"] == "python-grpcio" and call.body["data"] == {"from": "uni"}, call.body
+            assert call.headers.get("x-tenant") == "acme", call.headers
+            assert "x-http-only" not in call.headers and "x-other" not in call.headers, call.headers
+        finally:
+            await c.close()
+    finally:
+        await backend.close()
