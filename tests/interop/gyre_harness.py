@@ -30,6 +30,10 @@ API_KEY = "gyre-interop-api-key-7c41"
 
 LISTENING_MESSAGE = "HTTP server listening"
 _ADDRESS_RE = re.compile(r'"address"\s*:\s*"127\.0\.0\.1:(\d+)"')
+# Other listeners log their bound address the same way ("GRPC API server listening",
+# "uni GRPC server listening"); `listening_port(message)` waits for one of them.
+_LISTENING_RE = re.compile(r'"message"\s*:\s*"([^"]*listening)"')
+_ANY_ADDRESS_RE = re.compile(r'"address"\s*:\s*"[^"]*:(\d+)"')
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,6 +173,8 @@ class GyreServer:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._listening = threading.Event()
+        self._ports: dict[str, int] = {}
+        self._ports_changed = threading.Condition(self._lock)
         self._readers: list[threading.Thread] = []
         self.returncode: Optional[int] = None
 
@@ -209,12 +215,30 @@ class GyreServer:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self._lock:
                 self._lines.append(f"[{name}] {line}")
+            if name == "stderr":
+                self._note_listener(line)
             if name == "stderr" and self.port is None and LISTENING_MESSAGE in line:
                 m = _ADDRESS_RE.search(line)
                 if m:
                     self.port = int(m.group(1))
                     self._listening.set()
         stream.close()
+
+    def _note_listener(self, line: str) -> None:
+        message, address = _LISTENING_RE.search(line), _ANY_ADDRESS_RE.search(line)
+        if message and address:
+            with self._ports_changed:
+                self._ports[message.group(1)] = int(address.group(1))
+                self._ports_changed.notify_all()
+
+    def listening_port(self, message: str, timeout: float = 10.0) -> int:
+        """The port of the listener that logged `message` (e.g. "GRPC API server listening")."""
+        with self._ports_changed:
+            self._ports_changed.wait_for(lambda: message in self._ports, timeout)
+            port = self._ports.get(message)
+        if port is None:
+            raise GyreStartError(f"gyre did not log '{message}' within {timeout}s\nlog:\n{self.log_tail()}")
+        return port
 
     def terminate(self, timeout: float = 10.0) -> tuple[Optional[int], bool]:
         """SIGTERM and wait. Returns (exit code, whether SIGKILL was needed)."""

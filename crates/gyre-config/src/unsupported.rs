@@ -18,7 +18,6 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("controller", |c, d| c.controller != d.controller),
     ("shared_poll", |c, d| c.shared_poll != d.shared_poll),
     ("consumers", |c, _| !c.consumers.is_empty()),
-    ("grpc_api", |c, d| c.grpc_api != d.grpc_api),
     ("webtransport", |c, d| c.webtransport != d.webtransport),
     ("uni_websocket.compression", |c, d| {
         let (c, d) = (&c.uni_websocket, &d.uni_websocket);
@@ -34,7 +33,6 @@ const SECTIONS: &[(&str, Changed)] = &[
             d.decompressed_message_size_limit,
         )
     }),
-    ("uni_grpc", |c, d| c.uni_grpc != d.uni_grpc),
     ("swagger", |c, d| c.swagger != d.swagger),
     ("debug", |c, d| c.debug != d.debug),
     ("init", |c, d| c.init != d.init),

@@ -134,6 +134,7 @@ fn proxy_config(proxy: &Proxy) -> ProxyConfig {
     config.timeout = proxy.timeout.as_std();
     config.http_headers = proxy.http_headers.clone();
     config.emulated_headers = proxy.emulated_headers.clone();
+    config.grpc_metadata = proxy.grpc_metadata.clone();
     config.static_headers = proxy
         .http
         .static_headers
@@ -211,9 +212,29 @@ pub(crate) fn common(proxy: &Backend, client_id: &str, transport: &gyre_core::Tr
 /// What a call needs from the connection: its kept request headers (and no emulated ones
 /// after connect).
 pub(crate) fn context(client: &ClientRef) -> CallContext {
-    CallContext {
-        headers: client.transport().headers.clone(),
-        emulated_headers: HashMap::new(),
+    call_context(client.transport(), HashMap::new())
+}
+
+/// The transport's kept request data as proxies see it: HTTP headers, or, for a connection made
+/// over GRPC (uni GRPC, which keeps its metadata in `headers`), GRPC metadata, which proxies
+/// forward by `grpc_metadata` instead of `http_headers`.
+pub(crate) fn call_context(
+    transport: &gyre_core::TransportInfo,
+    emulated_headers: HashMap<String, String>,
+) -> CallContext {
+    let kept = transport.headers.clone();
+    if transport.name == "uni_grpc" {
+        CallContext {
+            grpc_metadata: kept,
+            emulated_headers,
+            ..Default::default()
+        }
+    } else {
+        CallContext {
+            headers: kept,
+            emulated_headers,
+            ..Default::default()
+        }
     }
 }
 
@@ -361,5 +382,26 @@ mod tests {
                 ..Default::default()
             })
         );
+    }
+
+    #[test]
+    fn uni_grpc_connections_carry_grpc_metadata() {
+        let proxy = Proxy {
+            endpoint: "http://backend/connect".into(),
+            http_headers: vec!["x-http".into()],
+            grpc_metadata: vec!["x-tenant".into()],
+            ..Default::default()
+        };
+        assert_eq!(proxy_config(&proxy).grpc_metadata, ["x-tenant"]);
+
+        let mut transport = gyre_core::testing::transport_info(ProtocolType::Protobuf);
+        transport.headers = HashMap::from([("x-tenant".to_owned(), "acme".to_owned())]);
+        let emulated = HashMap::from([("x-emu".to_owned(), "e".to_owned())]);
+        let ws = call_context(&transport, emulated.clone());
+        assert_eq!((ws.headers.len(), ws.grpc_metadata.len()), (1, 0));
+        transport.name = "uni_grpc";
+        let grpc = call_context(&transport, emulated);
+        assert_eq!((grpc.headers.len(), grpc.grpc_metadata.len()), (0, 1));
+        assert_eq!(grpc.emulated_headers["x-emu"], "e");
     }
 }

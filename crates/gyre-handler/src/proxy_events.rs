@@ -10,14 +10,14 @@ use gyre_core::{
 };
 use gyre_jwt::SubscribeOverride;
 use gyre_proxy::{
-    CallContext, ConnectRequest, Outcome, Proxy as Backend, PublishRequest, RPCRequest, RefreshRequest,
-    SubRefreshRequest, SubscribeOptionOverride, SubscribeRequest,
+    ConnectRequest, Outcome, Proxy as Backend, PublishRequest, RPCRequest, RefreshRequest, SubRefreshRequest,
+    SubscribeOptionOverride, SubscribeRequest,
 };
 
 use crate::connect::Authenticated;
 use crate::options::{namespace_subscribe_options, publish_options, server_side_subscribe_options};
 use crate::permissions::channel_error;
-use crate::proxy::{bytes_of, common, context, data_fields, meta_field, outcome, Meter};
+use crate::proxy::{bytes_of, call_context, common, context, data_fields, meta_field, outcome, Meter};
 
 /// What the connect proxy decided: credentials (or none: the usual anonymous rules apply) and
 /// the data for the client's connect result.
@@ -45,10 +45,7 @@ pub(crate) async fn connect(
         version: event.version.clone(),
         channels: event.subs.keys().cloned().collect(),
     };
-    let ctx = CallContext {
-        headers: event.transport.headers.clone(),
-        emulated_headers: event.headers.clone(),
-    };
+    let ctx = call_context(&event.transport, event.headers.clone());
     let Some(result) = outcome(
         "connect",
         meter.call("connect", proxy.connect(&request, &ctx)).await,

@@ -48,6 +48,9 @@ pub struct ProxyConfig {
     pub http_headers: Vec<String>,
     /// Allow-list of client-emulated header names (any case), v6.9.0+ semantics.
     pub emulated_headers: Vec<String>,
+    /// Allow-list of incoming GRPC metadata keys (any case), for connections made over GRPC
+    /// (uni GRPC), which have metadata instead of HTTP headers.
+    pub grpc_metadata: Vec<String>,
     /// `http.static_headers`, sent on every call with the lowest priority.
     pub static_headers: HashMap<String, String>,
     pub status_to_code_transforms: Vec<StatusTransform>,
@@ -81,6 +84,7 @@ impl ProxyConfig {
             timeout: Duration::from_secs(1),
             http_headers: Vec::new(),
             emulated_headers: Vec::new(),
+            grpc_metadata: Vec::new(),
             static_headers: HashMap::new(),
             status_to_code_transforms: Vec::new(),
             binary_encoding: false,

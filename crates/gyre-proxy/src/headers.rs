@@ -13,6 +13,9 @@ pub struct CallContext {
     pub headers: HashMap<String, String>,
     /// Headers the client sent in its connect frame ("headers emulation"); client-controlled.
     pub emulated_headers: HashMap<String, String>,
+    /// Incoming GRPC metadata of a connection made over GRPC (uni GRPC), keys lower-case. Such
+    /// a connection has no HTTP headers; Centrifugo forwards its metadata by `grpc_metadata`.
+    pub grpc_metadata: HashMap<String, String>,
 }
 
 /// The allow-lists and static headers of one proxy, normalised once at construction.
@@ -21,6 +24,7 @@ pub(crate) struct HeaderRules {
     static_headers: HeaderMap,
     http_headers: Vec<String>,
     emulated_headers: Vec<String>,
+    grpc_metadata: Vec<String>,
 }
 
 impl HeaderRules {
@@ -53,11 +57,13 @@ impl HeaderRules {
             static_headers,
             http_headers: lower(&config.http_headers),
             emulated_headers: lower(&config.emulated_headers),
+            grpc_metadata: lower(&config.grpc_metadata),
         })
     }
 
     /// Static headers first, then allow-listed emulated headers, then allow-listed transport
-    /// headers (each step overriding the previous), and `Content-Type: application/json` last.
+    /// headers or GRPC metadata (each step overriding the previous), and
+    /// `Content-Type: application/json` last.
     ///
     /// Names or values that are not valid HTTP are skipped: they come from clients, and one bad
     /// header should not fail the whole call (Go's client would refuse to send the request).
@@ -72,6 +78,7 @@ impl HeaderRules {
         let mut out = self.static_headers.clone();
         self.copy_allowed(&mut out, &ctx.emulated_headers, &self.emulated_headers);
         self.copy_allowed(&mut out, &ctx.headers, &self.http_headers);
+        self.copy_allowed(&mut out, &ctx.grpc_metadata, &self.grpc_metadata);
         out
     }
 
@@ -124,6 +131,7 @@ mod tests {
                 ("X-Real", "forged"),
                 ("x-other", "o"),
             ]),
+            ..Default::default()
         };
         let h = rules.build(&ctx);
         assert_eq!(h["x-static"], "s");
@@ -145,6 +153,7 @@ mod tests {
         let ctx = CallContext {
             headers: HashMap::new(),
             emulated_headers: map(&[("Authorization", "emu")]),
+            ..Default::default()
         };
         assert_eq!(rules.build(&ctx)["authorization"], "emu");
     }
@@ -158,6 +167,7 @@ mod tests {
         let ctx = CallContext {
             headers: map(&[("content-type", "text/html")]),
             emulated_headers: HashMap::new(),
+            ..Default::default()
         };
         let h = rules.build(&ctx);
         assert_eq!(h.get_all("content-type").iter().count(), 1);
@@ -172,10 +182,27 @@ mod tests {
         let ctx = CallContext {
             headers: HashMap::new(),
             emulated_headers: map(&[("x-bad", "a\r\nb")]),
+            ..Default::default()
         };
         assert!(rules.build(&ctx).get("x-bad").is_none());
 
         cfg.static_headers = map(&[("bad name", "v")]);
         assert!(HeaderRules::new(&cfg).is_err());
+    }
+
+    #[test]
+    fn grpc_metadata_by_its_own_allow_list() {
+        let mut cfg = ProxyConfig::new("http://127.0.0.1:1/");
+        cfg.http_headers = vec!["x-http".into()];
+        cfg.grpc_metadata = vec!["X-Tenant".into()];
+        let rules = HeaderRules::new(&cfg).unwrap();
+        let ctx = CallContext {
+            grpc_metadata: map(&[("x-tenant", "acme"), ("x-http", "no"), ("x-other", "no")]),
+            ..Default::default()
+        };
+        let h = rules.build(&ctx);
+        assert_eq!(h["x-tenant"], "acme");
+        assert!(h.get("x-http").is_none());
+        assert!(h.get("x-other").is_none());
     }
 }

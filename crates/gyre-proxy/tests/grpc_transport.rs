@@ -60,6 +60,7 @@ async fn metadata_precedence_allow_lists_and_credentials() {
             ("X-Real", "forged"),
             ("x-api-key", "forged"),
         ]),
+        ..Default::default()
     };
     let out = p.connect(&ConnectRequest::default(), &ctx).await.unwrap();
     assert!(matches!(out, Outcome::Result(None)), "{out:?}");
@@ -88,6 +89,7 @@ async fn emulated_header_overrides_static_metadata() {
     let ctx = CallContext {
         headers: HashMap::new(),
         emulated_headers: map(&[("Authorization", "emu")]),
+        ..Default::default()
     };
     p.connect(&ConnectRequest::default(), &ctx).await.unwrap();
     assert_eq!(b.next().await.metadata["authorization"], "emu");

@@ -33,6 +33,7 @@ async fn header_precedence_on_the_wire() {
             ("x-emu-only", "e"),
             ("User-Agent", "forged"),
         ]),
+        ..Default::default()
     };
     p.connect(&ConnectRequest::default(), &ctx).await.unwrap();
     let rec = b.next_request().await;
@@ -49,6 +50,7 @@ async fn header_precedence_on_the_wire() {
     let ctx = CallContext {
         headers: HashMap::new(),
         emulated_headers: map(&[("x-token", "emulated")]),
+        ..Default::default()
     };
     p.connect(&ConnectRequest::default(), &ctx).await.unwrap();
     assert_eq!(b.next_request().await.headers["x-token"], "emulated");

@@ -166,6 +166,7 @@ pub(crate) async fn run(
         serve(&mut servers, external_addr, external, shutdown.clone()).await?;
         serve(&mut servers, internal_addr, internal, shutdown.clone()).await?;
     }
+    serve_grpc(&mut servers, &config, &node, &shared, &metrics, &shutdown).await?;
 
     wait_for_shutdown(
         &mut signals,
@@ -306,6 +307,39 @@ async fn serve(
     // Test harnesses parse this line to find the port when started with `-p 0`.
     tracing::info!(address = %local, "HTTP server listening");
     servers.spawn(gyre_transport::serve_http(listener, router, shutdown));
+    Ok(())
+}
+
+/// The GRPC API (`grpc_api.enabled`) and uni GRPC (`uni_grpc.enabled`) servers, each on its own
+/// listener. The API runs on an executor over the same node and live config as the HTTP API.
+async fn serve_grpc(
+    servers: &mut tokio::task::JoinSet<()>,
+    config: &Config,
+    node: &Node,
+    shared: &SharedConfig,
+    metrics: &Arc<Metrics>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    if config.grpc_api.enabled {
+        let executor = gyre_api::Executor::new(node.clone(), shared.clone());
+        let server = gyre_grpc::api_server(&config.grpc_api, &executor, metrics.clone())?;
+        let addr = listen_addr(&config.grpc_api.address, config.grpc_api.port)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("error running GRPC API server on {addr}"))?;
+        // Harnesses started with `--grpc_api.port 0` read the port from this line.
+        tracing::info!(address = %listener.local_addr()?, "GRPC API server listening");
+        servers.spawn(server.serve(listener, shutdown.clone()));
+    }
+    if config.uni_grpc.enabled {
+        let server = gyre_grpc::uni_server(&config.uni_grpc, node.clone(), shared.clone())?;
+        let addr = listen_addr(&config.uni_grpc.address, config.uni_grpc.port)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("error running uni GRPC server on {addr}"))?;
+        tracing::info!(address = %listener.local_addr()?, "uni GRPC server listening");
+        servers.spawn(server.serve(listener, shutdown.clone()));
+    }
     Ok(())
 }
 
