@@ -113,6 +113,8 @@ impl ServerStreamingService<unistream::ConnectRequest> for Consume {
                 // grpc-go has no write deadline either: a client that stops reading is handled
                 // by HTTP/2 flow control and the outbox byte limit (3008).
                 write_timeout: Duration::ZERO,
+                session: String::new(),
+                raw_connect_errors: false,
             };
             let (reader, writer, stream) = transport::pipe(frame);
             tokio::spawn(inner.node.serve_connection(info, reader, writer));
