@@ -21,7 +21,8 @@ pub use origin::OriginChecker;
 
 /// `GET {websocket.handler_prefix}` (default `/connection/websocket`): origin check against
 /// `client.allowed_origins` (403 before upgrade), JSON or Protobuf (`centrifuge-protobuf`
-/// subprotocol, `format=protobuf` / `cf_protocol=protobuf` query), inbound size limit → close 1009.
+/// subprotocol, `format=protobuf` / `cf_protocol=protobuf` query), inbound size limit → close 1009,
+/// permessage-deflate when `websocket.compression` is on and the client offers it.
 ///
 /// The route path is read from the snapshot when the router is built; limits, origins and ping
 /// settings are read per request, so a reload applies to new connections.
