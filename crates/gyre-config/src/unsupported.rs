@@ -25,7 +25,6 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("grpc_api", |c, d| c.grpc_api != d.grpc_api),
     ("sse", |c, d| c.sse != d.sse),
     ("http_stream", |c, d| c.http_stream != d.http_stream),
-    ("webtransport", |c, d| c.webtransport != d.webtransport),
     ("uni_sse", |c, d| c.uni_sse != d.uni_sse),
     ("uni_http_stream", |c, d| c.uni_http_stream != d.uni_http_stream),
     ("uni_websocket", |c, d| c.uni_websocket != d.uni_websocket),
@@ -36,15 +35,19 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("init", |c, d| c.init != d.init),
     ("opentelemetry", |c, d| c.opentelemetry != d.opentelemetry),
     ("graphite", |c, d| c.graphite != d.graphite),
-    ("http_server.tls", |c, d| c.http_server.tls != d.http_server.tls),
+    // With WebTransport on, the certificate serves HTTP/3; the TCP listener stays plain.
+    ("http_server.tls", |c, d| {
+        c.http_server.tls != d.http_server.tls && !c.webtransport.enabled
+    }),
     ("http_server.tls_autocert", |c, d| {
         c.http_server.tls_autocert != d.http_server.tls_autocert
     }),
     ("http_server.internal_tls", |c, d| {
         c.http_server.internal_tls != d.http_server.internal_tls
     }),
+    // HTTP/3 carries WebTransport only.
     ("http_server.http3", |c, d| {
-        c.http_server.http3 != d.http_server.http3
+        c.http_server.http3 != d.http_server.http3 && !c.webtransport.enabled
     }),
 ];
 

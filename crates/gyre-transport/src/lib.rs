@@ -11,6 +11,8 @@ mod headers;
 mod http_server;
 mod origin;
 mod websocket;
+#[cfg(feature = "webtransport")]
+mod webtransport;
 
 use gyre_config::SharedConfig;
 use gyre_core::Node;
@@ -18,6 +20,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use origin::OriginChecker;
+/// `/connection/webtransport` over HTTP/3 (feature `webtransport`): bind with the
+/// `http_server.tls` certificate, then serve until shutdown.
+#[cfg(feature = "webtransport")]
+pub use webtransport::{WebTransportError, WebTransportServer};
 
 /// `GET {websocket.handler_prefix}` (default `/connection/websocket`): origin check against
 /// `client.allowed_origins` (403 before upgrade), JSON or Protobuf (`centrifuge-protobuf`
