@@ -55,9 +55,11 @@ wait_for_log() {
     die "server did not start within 15 s"
 }
 
-# Starts Gyre ($GYRE_BIN, default target/release/gyre); sets GYRE_PID and GYRE_PORT.
+# Starts Gyre ($GYRE_BIN, default target/release/gyre); sets GYRE_PID and GYRE_PORT. $1, when
+# given, is more top-level config members, e.g. '"websocket": {"compression": true}'.
 start_gyre() {
-    local bin=${GYRE_BIN:-${CARGO_TARGET_DIR:-target}/release/gyre}
+    local bin=${GYRE_BIN:-${CARGO_TARGET_DIR:-target}/release/gyre} extra=${1:+,
+  $1}
     [[ -x $bin ]] || die "no gyre binary at $bin (build it or set GYRE_BIN)"
     local cfg=$BENCH_TMP/gyre.json log=$BENCH_TMP/gyre.log
     cat >"$cfg" <<JSON
@@ -65,7 +67,7 @@ start_gyre() {
   "http_server": {"address": "127.0.0.1"},
   "client": {"token": {"hmac_secret_key": "$BENCH_SECRET"}},
   "http_api": {"key": "$BENCH_API_KEY"},
-  "log": {"level": "info"}
+  "log": {"level": "info"}$extra
 }
 JSON
     "$bin" -c "$cfg" -p 0 2>"$log" &

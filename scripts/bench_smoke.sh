@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A few seconds of load against Gyre (JSON with client-side subscriptions, Protobuf with
-# server-side subscriptions) and nats-server; fails on any loss, gap, duplicate, reorder,
+# server-side subscriptions, Protobuf with permessage-deflate) and nats-server; fails on any loss, gap, duplicate, reorder,
 # failed connection or publish error. For CI: GYRE_BIN points at the built gyre binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,14 @@ main() {
     "$BENCH" --mode gyre --url "$url" "${auth[@]}" "${load[@]}"
     "$BENCH" --mode gyre --url "$url" "${auth[@]}" --protocol protobuf --subscribe server \
         --label gyre-protobuf "${load[@]}"
+    stop_server "$GYRE_PID"
+
+    # permessage-deflate: the protobuf run with compressed frames.
+    start_gyre '"websocket": {"compression": true}'
+    url="ws://127.0.0.1:$GYRE_PORT/connection/websocket"
+    auth=(--api-key "$BENCH_API_KEY" --secret "$BENCH_SECRET" --server-pid "$GYRE_PID")
+    "$BENCH" --mode gyre --url "$url" "${auth[@]}" --protocol protobuf --compression \
+        --label gyre-deflate "${load[@]}"
     stop_server "$GYRE_PID"
 
     start_nats

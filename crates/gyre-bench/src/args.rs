@@ -59,6 +59,11 @@ pub struct Args {
     /// How subscribers join their channel (gyre mode).
     #[arg(long, value_enum, default_value_t = SubscribeMode::Client)]
     pub subscribe: SubscribeMode,
+    /// Subscribers offer WebSocket permessage-deflate (gyre mode; the server compresses only
+    /// with `websocket.compression` on). They inflate what arrives compressed.
+    #[arg(long)]
+    #[serde(default)]
+    pub compression: bool,
     /// NATS server for the publishers (nats mode).
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,

@@ -130,12 +130,12 @@ async fn open(i: usize, args: &Args, channel: &str) -> anyhow::Result<Conn> {
                 Protocol::Json => args.url.clone(),
                 Protocol::Protobuf => with_query(&args.url, "format=protobuf"),
             };
-            let mut ws = dial(&url, read_buffer(args)).await?;
+            let mut ws = dial(&url, read_buffer(args), args.compression).await?;
             gyre_ws::handshake(&mut ws, args.protocol, &hello(i, args, channel)).await?;
             Ok(Conn::Gyre(ws, args.protocol))
         }
         Mode::Nats => {
-            let mut ws = dial(&args.url, read_buffer(args)).await?;
+            let mut ws = dial(&args.url, read_buffer(args), false).await?;
             let pending = nats_ws::handshake(&mut ws, channel).await?;
             Ok(Conn::Nats(ws, pending))
         }

@@ -310,7 +310,7 @@ mod wire_tests {
             assert_eq!(pong.as_str(), "{}");
             ws.close(None).await.unwrap();
         });
-        let mut ws = dial(&format!("ws://{addr}/connection/websocket"), 1024)
+        let mut ws = dial(&format!("ws://{addr}/connection/websocket"), 1024, false)
             .await
             .unwrap();
         let hello = Hello {
@@ -348,7 +348,7 @@ mod wire_tests {
             ws.send(Message::text(reply)).await.unwrap();
             let _ = ws.next().await;
         });
-        let mut ws = dial(&format!("ws://{addr}/"), 1024).await.unwrap();
+        let mut ws = dial(&format!("ws://{addr}/"), 1024, false).await.unwrap();
         let hello = Hello {
             connect_token: "T".into(),
             subscribe: Some(("c".into(), "S".into())),

@@ -12,6 +12,7 @@ mod compare;
 mod fleet;
 mod gyre_ws;
 mod http;
+mod inflate_stream;
 mod jwt;
 mod nats_proto;
 mod nats_ws;

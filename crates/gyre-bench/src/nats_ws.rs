@@ -155,7 +155,7 @@ mod wire_tests {
             assert_eq!(&pong[..], b"PONG\r\n");
             ws.close(None).await.unwrap();
         });
-        let mut ws = dial(&format!("ws://{addr}"), 1024).await.unwrap();
+        let mut ws = dial(&format!("ws://{addr}"), 1024, false).await.unwrap();
         let mut pending = handshake(&mut ws, "bench.0").await.unwrap();
         let mut state = SubState::new(0, Arc::new(Shared::default()));
         let (_stop_tx, mut stop) = watch::channel(false);

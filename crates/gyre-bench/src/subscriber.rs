@@ -6,19 +6,24 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
+
+use crate::inflate_stream::{self, BenchStream};
 
 use crate::payload;
 use crate::seq::SeqChecker;
 use crate::stats::{DeliveryRecorder, SampleBatch};
 
-pub(crate) type Ws = WebSocketStream<TcpStream>;
+pub(crate) type Ws = WebSocketStream<BenchStream>;
 
 /// Opens a WebSocket connection to `url` (plain `ws://` only). `read_buffer` bounds one socket
 /// read: tungstenite zero-fills that much before every read (including the one that finds the
 /// socket empty), so it is sized to the expected frames rather than to its 128 KiB default.
-pub(crate) async fn dial(url: &str, read_buffer: usize) -> anyhow::Result<Ws> {
+/// `compression` offers permessage-deflate and inflates what the server compresses.
+pub(crate) async fn dial(url: &str, read_buffer: usize, compression: bool) -> anyhow::Result<Ws> {
     let host_port = url
         .strip_prefix("ws://")
         .context("only ws:// URLs are supported")?
@@ -32,7 +37,15 @@ pub(crate) async fn dial(url: &str, read_buffer: usize) -> anyhow::Result<Ws> {
     let config = WebSocketConfig::default()
         .read_buffer_size(read_buffer)
         .write_buffer_size(0);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+    let mut request = url.into_client_request()?;
+    if compression {
+        request.headers_mut().insert(
+            "sec-websocket-extensions",
+            HeaderValue::from_static(inflate_stream::OFFER),
+        );
+    }
+    let stream = BenchStream::new(tcp, compression);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
         .await
         .context("WebSocket handshake")?;
     Ok(ws)

@@ -18,7 +18,6 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("controller", |c, d| c.controller != d.controller),
     ("shared_poll", |c, d| c.shared_poll != d.shared_poll),
     ("consumers", |c, _| !c.consumers.is_empty()),
-    ("webtransport", |c, d| c.webtransport != d.webtransport),
     ("uni_websocket.compression", |c, d| {
         let (c, d) = (&c.uni_websocket, &d.uni_websocket);
         (
@@ -38,15 +37,19 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("init", |c, d| c.init != d.init),
     ("opentelemetry", |c, d| c.opentelemetry != d.opentelemetry),
     ("graphite", |c, d| c.graphite != d.graphite),
-    ("http_server.tls", |c, d| c.http_server.tls != d.http_server.tls),
+    // With WebTransport on, the certificate serves HTTP/3; the TCP listener stays plain.
+    ("http_server.tls", |c, d| {
+        c.http_server.tls != d.http_server.tls && !c.webtransport.enabled
+    }),
     ("http_server.tls_autocert", |c, d| {
         c.http_server.tls_autocert != d.http_server.tls_autocert
     }),
     ("http_server.internal_tls", |c, d| {
         c.http_server.internal_tls != d.http_server.internal_tls
     }),
+    // HTTP/3 carries WebTransport only.
     ("http_server.http3", |c, d| {
-        c.http_server.http3 != d.http_server.http3
+        c.http_server.http3 != d.http_server.http3 && !c.webtransport.enabled
     }),
 ];
 

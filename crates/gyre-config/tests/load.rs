@@ -274,15 +274,36 @@ fn unknown_log_level_is_a_warning() {
 fn unsupported_sections_warn_only_when_set() {
     let loaded = load_json(
         r#"{"webtransport": {"enabled": true}, "sse": {"enabled": true}, "grpc_api": {"port": 10000},
+            "uni_grpc": {"enabled": true}, "graphite": {"enabled": true},
             "proxies": [{"name": "p1", "endpoint": "http://x"}, {"name": "p2", "endpoint": "grpc://x:1"}, {"name": "p3", "endpoint": "https://x"}]}"#,
         &[],
         &[],
     );
     assert_eq!(
         loaded.warnings,
-        ["webtransport: not supported by this Gyre version yet; ignored",]
+        ["graphite: not supported by this Gyre version yet; ignored",]
     );
     assert_eq!(loaded.config.proxies[0].proxy.timeout, Duration::from_secs(1));
+}
+
+/// HTTP/3 and the TLS certificate serve WebTransport; alone they still do nothing.
+#[test]
+fn http3_and_tls_warn_only_without_webtransport() {
+    let tls = r#""http_server": {"http3": {"enabled": true}, "tls": {"enabled": true, "cert_pem": "c", "key_pem": "k"}}"#;
+    let alone = load_json(&format!("{{{tls}}}"), &[], &[]);
+    assert_eq!(
+        alone.warnings,
+        [
+            "http_server.tls: not supported by this Gyre version yet; ignored",
+            "http_server.http3: not supported by this Gyre version yet; ignored",
+        ]
+    );
+    let with_wt = load_json(
+        &format!(r#"{{{tls}, "webtransport": {{"enabled": true}}}}"#),
+        &[],
+        &[],
+    );
+    assert!(with_wt.warnings.is_empty(), "{:?}", with_wt.warnings);
 }
 
 /// Gyre decision: an explicit port 0 asks for a free port instead of falling back to 8000,

@@ -20,6 +20,8 @@ mod query;
 mod stream;
 mod uni;
 mod websocket;
+#[cfg(feature = "webtransport")]
+mod webtransport;
 
 use gyre_config::SharedConfig;
 use gyre_core::Node;
@@ -28,10 +30,15 @@ use tokio_util::sync::CancellationToken;
 
 pub use emulation::EmulationRouters;
 pub use origin::OriginChecker;
+/// `/connection/webtransport` over HTTP/3 (feature `webtransport`): bind with the
+/// `http_server.tls` certificate, then serve until shutdown.
+#[cfg(feature = "webtransport")]
+pub use webtransport::{WebTransportError, WebTransportServer};
 
 /// `GET {websocket.handler_prefix}` (default `/connection/websocket`): origin check against
 /// `client.allowed_origins` (403 before upgrade), JSON or Protobuf (`centrifuge-protobuf`
-/// subprotocol, `format=protobuf` / `cf_protocol=protobuf` query), inbound size limit → close 1009.
+/// subprotocol, `format=protobuf` / `cf_protocol=protobuf` query), inbound size limit → close 1009,
+/// permessage-deflate when `websocket.compression` is on and the client offers it.
 ///
 /// The route path is read from the snapshot when the router is built; limits, origins and ping
 /// settings are read per request, so a reload applies to new connections.

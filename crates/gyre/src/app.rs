@@ -154,17 +154,21 @@ pub(crate) async fn run(
         &config.http_server.internal_address
     };
     let internal_addr = listen_addr(internal_address, internal_port)?;
-    if internal_addr == external_addr {
+    let external_local = if internal_addr == external_addr {
         serve(
             &mut servers,
             external_addr,
             external.merge(internal),
             shutdown.clone(),
         )
-        .await?;
+        .await?
     } else {
-        serve(&mut servers, external_addr, external, shutdown.clone()).await?;
+        let local = serve(&mut servers, external_addr, external, shutdown.clone()).await?;
         serve(&mut servers, internal_addr, internal, shutdown.clone()).await?;
+        local
+    };
+    if config.webtransport.enabled {
+        serve_webtransport(&mut servers, &config, external_local, &node, &shared, &shutdown)?;
     }
     serve_grpc(&mut servers, &config, &node, &shared, &metrics, &shutdown).await?;
 
@@ -294,12 +298,13 @@ fn prefix_or(prefix: &str, default: &str) -> String {
     }
 }
 
+/// Binds and serves one HTTP listener; returns the address it is bound to.
 async fn serve(
     servers: &mut tokio::task::JoinSet<()>,
     addr: SocketAddr,
     router: Router,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("error running HTTP server on {addr}"))?;
@@ -307,6 +312,38 @@ async fn serve(
     // Test harnesses parse this line to find the port when started with `-p 0`.
     tracing::info!(address = %local, "HTTP server listening");
     servers.spawn(gyre_transport::serve_http(listener, router, shutdown));
+    Ok(local)
+}
+
+/// WebTransport over HTTP/3 on the external HTTP server's address and port, over UDP
+/// (configuration validation has made sure HTTP/3 and TLS are on).
+#[cfg(feature = "webtransport")]
+fn serve_webtransport(
+    servers: &mut tokio::task::JoinSet<()>,
+    config: &Config,
+    addr: SocketAddr,
+    node: &Node,
+    shared: &SharedConfig,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let server = gyre_transport::WebTransportServer::bind(addr, &config.http_server.tls)?;
+    tracing::info!(address = %server.local_addr()?, "WebTransport (HTTP/3) listening");
+    servers.spawn(server.serve(node.clone(), shared.clone(), shutdown.clone()));
+    Ok(())
+}
+
+#[cfg(not(feature = "webtransport"))]
+fn serve_webtransport(
+    _servers: &mut tokio::task::JoinSet<()>,
+    _config: &Config,
+    _addr: SocketAddr,
+    _node: &Node,
+    _shared: &SharedConfig,
+    _shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    tracing::warn!(
+        "webtransport: this Gyre build has no WebTransport support (build with --features webtransport); ignored"
+    );
     Ok(())
 }
 

@@ -56,6 +56,8 @@ pub(super) async fn handle(State(state): State<Arc<UniState>>, mut request: Requ
     let settings = Settings {
         protocol: ProtocolType::Json,
         max_message_size: message_size,
+        // uni_websocket has no permessage-deflate in Gyre yet (a config warning says so).
+        inflate_limit: None,
         write_timeout,
         // Always native pings here, whatever the query says (a tool or a browser answers them).
         native_ping: Some(websocket::native_ping(&snapshot)),
@@ -79,6 +81,7 @@ pub(super) async fn handle(State(state): State<Arc<UniState>>, mut request: Requ
         state.node.clone(),
         info,
         settings,
+        None,
         move |inner, shared| UniWsReader {
             inner,
             shared,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use gyre_core::{Disconnect, ProtocolType, ReadError, TransportReader, TransportWriter};
 
+use super::deflate::{self, Deflate, InflateError};
 use super::frame::{self, FrameError, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT};
 use super::io::Io;
 
@@ -41,7 +42,11 @@ pub(crate) struct NativePing {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings {
     pub(crate) protocol: ProtocolType,
+    /// Bounds a message as it arrives on the wire (compressed or not).
     pub(crate) max_message_size: usize,
+    /// permessage-deflate was negotiated: compressed messages are accepted and inflated up to
+    /// this many bytes.
+    pub(crate) inflate_limit: Option<usize>,
     pub(crate) write_timeout: Duration,
     pub(crate) native_ping: Option<NativePing>,
     /// A batch of messages goes out as one frame (`\n`-joined JSON, varint-delimited
@@ -121,8 +126,13 @@ pub(crate) struct Shared {
 }
 
 /// Splits a connection into the core's reader and writer; `initial` is what hyper read past the
-/// handshake.
-pub(crate) fn start(io: Io, initial: Bytes, settings: Settings) -> (WsReader, WsWriter, Arc<Shared>) {
+/// handshake; `deflate` is set when permessage-deflate was negotiated.
+pub(crate) fn start(
+    io: Io,
+    initial: Bytes,
+    settings: Settings,
+    deflate: Option<Deflate>,
+) -> (WsReader, WsWriter, Arc<Shared>) {
     let shared = Arc::new(Shared {
         io,
         write: tokio::sync::Mutex::new(WriteState::default()),
@@ -148,6 +158,7 @@ pub(crate) fn start(io: Io, initial: Bytes, settings: Settings) -> (WsReader, Ws
         protocol: settings.protocol,
         join_messages: settings.join_messages,
         closing_handshake: settings.closing_handshake,
+        deflate,
     };
     (reader, writer, shared)
 }
@@ -244,7 +255,7 @@ impl Shared {
             buf.advance(n);
             skip -= n as u64;
             if skip == 0 {
-                match frame::parse_header(&buf, u64::MAX) {
+                match frame::parse_header(&buf, u64::MAX, true) {
                     Err(_) => return,
                     Ok(Some(h)) if h.opcode == OP_CLOSE => return,
                     Ok(Some(h)) => {
@@ -266,6 +277,8 @@ impl Shared {
 /// A fragmented message being assembled.
 struct Partial {
     opcode: u8,
+    /// Its first frame had RSV1: `data` is compressed.
+    compressed: bool,
     data: BytesMut,
 }
 
@@ -352,7 +365,8 @@ impl WsReader {
     fn step(&mut self) -> Result<Step, FrameError> {
         let assembled = self.message.as_ref().map_or(0, |m| m.data.len());
         let limit = self.settings.max_message_size.saturating_sub(assembled) as u64;
-        let Some(header) = frame::parse_header(&self.buf, limit)? else {
+        let deflate = self.settings.inflate_limit.is_some();
+        let Some(header) = frame::parse_header(&self.buf, limit, deflate)? else {
             return Ok(Step::NeedMore);
         };
         let total = header.header_len + header.payload_len as usize;
@@ -387,10 +401,11 @@ impl WsReader {
                     return Err(FrameError::Protocol("new message inside a fragmented one"));
                 }
                 if header.fin {
-                    return finish_message(header.opcode, payload);
+                    return self.finish_message(header.opcode, header.rsv1, payload);
                 }
                 self.message = Some(Partial {
                     opcode: header.opcode,
+                    compressed: header.rsv1,
                     data: payload,
                 });
                 Ok(Step::Continue)
@@ -401,12 +416,31 @@ impl WsReader {
                 };
                 message.data.extend_from_slice(&payload);
                 if header.fin {
-                    return finish_message(message.opcode, message.data);
+                    return self.finish_message(message.opcode, message.compressed, message.data);
                 }
                 self.message = Some(message);
                 Ok(Step::Continue)
             }
         }
+    }
+
+    /// A whole message: inflated when it came compressed, then checked.
+    fn finish_message(&self, opcode: u8, compressed: bool, data: BytesMut) -> Result<Step, FrameError> {
+        let data = match self.settings.inflate_limit.filter(|_| compressed) {
+            None => data.freeze(),
+            Some(limit) => {
+                let mut out = Vec::new();
+                deflate::inflate(&data, limit, &mut out).map_err(|e| match e {
+                    InflateError::TooBig => FrameError::InflatedTooBig,
+                    InflateError::Invalid => FrameError::BadCompression,
+                })?;
+                Bytes::from(out)
+            }
+        };
+        if opcode == OP_TEXT && std::str::from_utf8(&data).is_err() {
+            return Err(FrameError::Protocol(INVALID_UTF8));
+        }
+        Ok(Step::Message(data))
     }
 
     /// Ends reading after a violation: a close frame with the matching code tells the peer why.
@@ -417,6 +451,16 @@ impl WsReader {
             FrameError::TooBig => {
                 self.shared.queue_close(1009, "message too big");
                 ReadError::MessageTooBig
+            }
+            FrameError::InflatedTooBig => {
+                self.shared
+                    .queue_close(1009, "message too big after decompression");
+                ReadError::MessageTooBig
+            }
+            FrameError::BadCompression => {
+                let d = Disconnect::BAD_REQUEST;
+                self.shared.queue_close(d.code as u16, &d.reason);
+                ReadError::Transport("invalid compressed message".into())
             }
             FrameError::Protocol(what) if what == INVALID_UTF8 => {
                 self.shared.queue_close(1007, "invalid utf-8");
@@ -452,13 +496,6 @@ impl WsReader {
 
 const INVALID_UTF8: &str = "text message is not UTF-8";
 
-fn finish_message(opcode: u8, data: BytesMut) -> Result<Step, FrameError> {
-    if opcode == OP_TEXT && std::str::from_utf8(&data).is_err() {
-        return Err(FrameError::Protocol(INVALID_UTF8));
-    }
-    Ok(Step::Message(data.freeze()))
-}
-
 impl Drop for WsReader {
     fn drop(&mut self) {
         if !self.buf.is_empty() {
@@ -472,6 +509,19 @@ pub(crate) struct WsWriter {
     protocol: ProtocolType,
     join_messages: bool,
     closing_handshake: bool,
+    deflate: Option<Deflate>,
+}
+
+impl WsWriter {
+    /// One data frame holding `messages`, compressed when permessage-deflate was negotiated and
+    /// the frame is above the minimum size.
+    fn push_frame(&self, messages: &[Bytes], pending: &mut Vec<Bytes>) {
+        let framing = Framing::new(self.protocol, messages);
+        match self.deflate.as_ref().filter(|d| d.applies(framing.payload_len)) {
+            None => framing.push_parts(messages, pending),
+            Some(deflate) => deflate.push_frame(self.protocol, messages, pending),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -489,10 +539,10 @@ impl TransportWriter for WsWriter {
             state.pending.push(Bytes::from(control));
         }
         if self.join_messages {
-            Framing::new(self.protocol, messages).push_parts(messages, &mut state.pending);
+            self.push_frame(messages, &mut state.pending);
         } else {
             for message in messages.chunks(1) {
-                Framing::new(self.protocol, message).push_parts(message, &mut state.pending);
+                self.push_frame(message, &mut state.pending);
             }
         }
         state.write_pending(&self.shared.io).await
@@ -524,6 +574,8 @@ impl TransportWriter for WsWriter {
 struct Framing {
     header: [u8; frame::MAX_HEADER],
     header_len: usize,
+    /// The frame's payload length, uncompressed.
+    payload_len: usize,
     /// Varint length prefixes (protobuf), back to back.
     prefixes: Vec<u8>,
 }
@@ -551,6 +603,7 @@ impl Framing {
         Framing {
             header,
             header_len,
+            payload_len: len,
             prefixes,
         }
     }

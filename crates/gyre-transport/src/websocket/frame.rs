@@ -7,6 +7,9 @@ pub(crate) const OP_BINARY: u8 = 0x2;
 pub(crate) const OP_CLOSE: u8 = 0x8;
 pub(crate) const OP_PING: u8 = 0x9;
 pub(crate) const OP_PONG: u8 = 0xA;
+/// RSV1, the "per-message compressed" bit of permessage-deflate (RFC 7692 §6). Or'ed into the
+/// opcode given to [`write_header`] for a compressed data frame.
+pub(crate) const RSV1: u8 = 0x40;
 
 /// Largest server frame header: 2 bytes plus a 64-bit length (server frames are never masked).
 pub(crate) const MAX_HEADER: usize = 10;
@@ -17,6 +20,8 @@ pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) fin: bool,
+    /// The first frame of a compressed message (only ever set when compression was negotiated).
+    pub(crate) rsv1: bool,
     pub(crate) opcode: u8,
     pub(crate) mask: [u8; 4],
     /// Bytes taken by the header itself.
@@ -37,17 +42,28 @@ pub(crate) enum FrameError {
     Protocol(&'static str),
     /// 1009: the message is over the size limit (known from the header alone).
     TooBig,
+    /// 1009: a compressed message inflates past the decompressed size limit.
+    InflatedTooBig,
+    /// 3501: a compressed message is not valid DEFLATE data (Centrifugo answers an unreadable
+    /// frame with "bad request").
+    BadCompression,
 }
 
 /// Parses a client frame header from the start of `buf`. `Ok(None)` means more bytes are needed.
-/// Checks everything the header alone can tell: reserved bits (no extension is negotiated),
-/// known opcodes, the client mask, control frame rules and the payload size limit.
-pub(crate) fn parse_header(buf: &[u8], max_payload: u64) -> Result<Option<Header>, FrameError> {
+/// Checks everything the header alone can tell: reserved bits (RSV1 only when `deflate` was
+/// negotiated, and then only on the first frame of a data message), known opcodes, the client
+/// mask, control frame rules and the payload size limit.
+pub(crate) fn parse_header(
+    buf: &[u8],
+    max_payload: u64,
+    deflate: bool,
+) -> Result<Option<Header>, FrameError> {
     if buf.len() < 2 {
         return Ok(None);
     }
     let (b0, b1) = (buf[0], buf[1]);
-    if b0 & 0x70 != 0 {
+    let rsv1 = b0 & RSV1 != 0;
+    if b0 & 0x30 != 0 || (rsv1 && !deflate) {
         return Err(FrameError::Protocol("reserved bits set"));
     }
     let fin = b0 & 0x80 != 0;
@@ -57,6 +73,10 @@ pub(crate) fn parse_header(buf: &[u8], max_payload: u64) -> Result<Option<Header
         OP_CONTINUATION | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG
     ) {
         return Err(FrameError::Protocol("unknown opcode"));
+    }
+    if rsv1 && !matches!(opcode, OP_TEXT | OP_BINARY) {
+        // RFC 7692 §6.1: never on control frames nor on later fragments of a message.
+        return Err(FrameError::Protocol("RSV1 on a control or continuation frame"));
     }
     if b1 & 0x80 == 0 {
         return Err(FrameError::Protocol("unmasked client frame"));
@@ -86,6 +106,7 @@ pub(crate) fn parse_header(buf: &[u8], max_payload: u64) -> Result<Option<Header
     };
     let header = Header {
         fin,
+        rsv1,
         opcode,
         mask: mask.try_into().expect("4 bytes"),
         header_len,
@@ -111,7 +132,8 @@ pub(crate) fn unmask(data: &mut [u8], mask: [u8; 4], offset: usize) {
     }
 }
 
-/// Writes an unmasked server frame header (FIN set) into `out`; returns its length.
+/// Writes an unmasked server frame header (FIN set) into `out`; returns its length. `opcode`
+/// may carry [`RSV1`].
 pub(crate) fn write_header(out: &mut [u8; MAX_HEADER], opcode: u8, len: usize) -> usize {
     out[0] = 0x80 | opcode;
     if len < 126 {
@@ -198,7 +220,7 @@ mod tests {
         for len in [0, 5, 125, 126, 300, 65535, 65536, 70_000] {
             let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let frame = masked(0x82, &payload);
-            let h = parse_header(&frame, 1 << 20).unwrap().unwrap();
+            let h = parse_header(&frame, 1 << 20, false).unwrap().unwrap();
             assert_eq!((h.fin, h.opcode, h.payload_len), (true, OP_BINARY, len as u64));
             let mut body = frame[h.header_len..].to_vec();
             // Unmasking in two pieces must equal unmasking at once.
@@ -209,7 +231,7 @@ mod tests {
             assert_eq!(body, payload);
             // Every prefix shorter than the header asks for more bytes.
             for cut in 0..h.header_len {
-                assert_eq!(parse_header(&frame[..cut], 1 << 20), Ok(None), "cut {cut}");
+                assert_eq!(parse_header(&frame[..cut], 1 << 20, false), Ok(None), "cut {cut}");
             }
         }
     }
@@ -217,27 +239,62 @@ mod tests {
     #[test]
     fn rejects_what_clients_must_not_send() {
         let p = |e| Err(FrameError::Protocol(e));
-        assert_eq!(parse_header(&masked(0xC1, b"x"), 100), p("reserved bits set"));
-        assert_eq!(parse_header(&masked(0x83, b"x"), 100), p("unknown opcode"));
-        assert_eq!(parse_header(&[0x81, 0x01, b'x'], 100), p("unmasked client frame"));
         assert_eq!(
-            parse_header(&masked(0x09, b""), 100),
+            parse_header(&masked(0xC1, b"x"), 100, false),
+            p("reserved bits set")
+        );
+        assert_eq!(parse_header(&masked(0x83, b"x"), 100, false), p("unknown opcode"));
+        assert_eq!(
+            parse_header(&[0x81, 0x01, b'x'], 100, false),
+            p("unmasked client frame")
+        );
+        assert_eq!(
+            parse_header(&masked(0x09, b""), 100, false),
             p("fragmented control frame")
         );
         assert_eq!(
-            parse_header(&masked(0x89, &[0; 126]), 1000),
+            parse_header(&masked(0x89, &[0; 126]), 1000, false),
             p("control frame too long")
         );
         assert_eq!(
-            parse_header(&masked(0x81, &[b'a'; 101]), 100),
+            parse_header(&masked(0x81, &[b'a'; 101]), 100, false),
             Err(FrameError::TooBig)
         );
         // Control frames are not subject to the message limit.
-        assert!(parse_header(&masked(0x89, &[0; 125]), 10).unwrap().is_some());
+        assert!(parse_header(&masked(0x89, &[0; 125]), 10, false)
+            .unwrap()
+            .is_some());
         let mut huge = vec![0x82, 0xFF];
         huge.extend_from_slice(&u64::MAX.to_be_bytes());
         huge.extend_from_slice(&[0; 4]);
-        assert_eq!(parse_header(&huge, u64::MAX), p("invalid payload length"));
+        assert_eq!(parse_header(&huge, u64::MAX, false), p("invalid payload length"));
+    }
+
+    #[test]
+    fn rsv1_only_with_deflate_and_only_on_message_starts() {
+        let p = |e| Err(FrameError::Protocol(e));
+        let h = parse_header(&masked(0xC1, b"x"), 100, true).unwrap().unwrap();
+        assert!(h.rsv1 && h.fin && h.opcode == OP_TEXT);
+        let h = parse_header(&masked(0x42, b"x"), 100, true).unwrap().unwrap();
+        assert!(h.rsv1 && !h.fin && h.opcode == OP_BINARY);
+        assert!(
+            !parse_header(&masked(0x81, b"x"), 100, true)
+                .unwrap()
+                .unwrap()
+                .rsv1
+        );
+        let misplaced = "RSV1 on a control or continuation frame";
+        assert_eq!(parse_header(&masked(0xC0, b"x"), 100, true), p(misplaced));
+        assert_eq!(parse_header(&masked(0xC9, b"x"), 100, true), p(misplaced));
+        // RSV2 and RSV3 belong to no negotiated extension.
+        assert_eq!(
+            parse_header(&masked(0xA1, b"x"), 100, true),
+            p("reserved bits set")
+        );
+        assert_eq!(
+            parse_header(&masked(0x91, b"x"), 100, true),
+            p("reserved bits set")
+        );
     }
 
     #[test]
@@ -249,6 +306,8 @@ mod tests {
         assert_eq!(&h[..4], &[0x82, 126, 1, 44]);
         assert_eq!(write_header(&mut h, OP_BINARY, 70_000), 10);
         assert_eq!(&h[..10], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
+        assert_eq!(write_header(&mut h, OP_TEXT | RSV1, 5), 2);
+        assert_eq!(&h[..2], &[0xC1, 5]);
     }
 
     #[test]

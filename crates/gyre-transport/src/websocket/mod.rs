@@ -1,6 +1,7 @@
 //! The bidirectional WebSocket endpoint (`websocket.handler_prefix`).
 
 mod conn;
+mod deflate;
 mod frame;
 mod handshake;
 mod io;
@@ -14,8 +15,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{
-    HeaderValue, CONNECTION, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
-    UPGRADE,
+    HeaderValue, CONNECTION, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,11 +29,17 @@ use gyre_config::{SharedConfig, Snapshot};
 use gyre_core::{Node, TransportInfo, TransportReader};
 
 use crate::origin::OriginCache;
-use negotiate::{negotiate, Negotiated};
+use deflate::{Deflate, SegmentCache};
+use negotiate::{deflate_offered, negotiate, Negotiated, DEFLATE_RESPONSE};
 
 pub(crate) use negotiate::route_path;
 
 const DEFAULT_MESSAGE_SIZE_LIMIT: usize = 65536;
+/// With compression, an inflated message may be this many times `message_size_limit` unless
+/// `websocket.decompressed_message_size_limit` says otherwise (Centrifugo's default).
+const DEFAULT_DECOMPRESSED_LIMIT_FACTOR: usize = 10;
+/// `websocket.compression_level` when the configured one is not a valid level.
+const FALLBACK_COMPRESSION_LEVEL: u32 = 1;
 const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 const DEFAULT_FRAME_PING_INTERVAL: Duration = Duration::from_secs(25);
 const DEFAULT_FRAME_PONG_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +48,8 @@ struct WsState {
     node: Node,
     config: SharedConfig,
     origins: OriginCache,
+    /// Compressed messages shared by every connection that negotiated permessage-deflate.
+    deflate_cache: Arc<SegmentCache>,
 }
 
 pub(crate) fn router(node: Node, config: SharedConfig) -> Router {
@@ -53,6 +62,7 @@ pub(crate) fn router(node: Node, config: SharedConfig) -> Router {
         node,
         config: config.clone(),
         origins: OriginCache::default(),
+        deflate_cache: Arc::default(),
     });
     // Every method reaches the handler: a non-GET upgrade gets Go's answer (400 or 405).
     let router = Router::new().route(&path, any(upgrade_handler)).with_state(state);
@@ -85,20 +95,27 @@ async fn upgrade_handler(State(state): State<Arc<WsState>>, mut request: Request
         .map(str::trim);
     let negotiated = negotiate(query, offered);
     let limits = Limits::from_snapshot(&snapshot);
-    let info = transport_info(&negotiated, &limits, headers, &snapshot);
+    let compression = limits.compression.filter(|_| {
+        let offers = headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter();
+        deflate_offered(offers.filter_map(|v| v.to_str().ok()))
+    });
+    let info = transport_info(&negotiated, &limits, compression.as_ref(), headers, &snapshot);
     let settings = Settings {
         protocol: negotiated.protocol,
         max_message_size: limits.message_size,
+        inflate_limit: compression.map(|c| c.decompressed_limit),
         write_timeout: limits.write_timeout,
         native_ping: negotiated.frame_ping_pong.then(|| native_ping(&snapshot)),
         join_messages: true,
         closing_handshake: true,
     };
+    let deflate = compression.map(|c| Deflate::new(state.deflate_cache.clone(), c.level, c.min_size));
     let subprotocol = negotiated.subprotocol;
     accepted.serve(
         state.node.clone(),
         info,
         settings,
+        deflate,
         |reader, _| reader,
         subprotocol,
     )
@@ -134,17 +151,20 @@ pub(crate) fn accept(
 }
 
 impl Accepted {
-    /// Answers 101 and serves the connection once upgraded. `wrap` turns the socket's reader into
-    /// what the core reads (the unidirectional endpoint reads its connect request first).
+    /// Answers 101 and serves the connection once upgraded, with permessage-deflate when
+    /// `deflate` is set. `wrap` turns the socket's reader into what the core reads (the
+    /// unidirectional endpoint reads its connect request first).
     pub(crate) fn serve<R: TransportReader>(
         self,
         node: Node,
         info: TransportInfo,
         settings: Settings,
+        deflate: Option<Deflate>,
         wrap: impl FnOnce(WsReader, Arc<Shared>) -> R + Send + 'static,
         subprotocol: Option<&'static str>,
     ) -> Response {
         let on_upgrade = self.on_upgrade;
+        let compressed = deflate.is_some();
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
@@ -154,7 +174,7 @@ impl Accepted {
                 }
             };
             let (io, initial) = io::Io::from_upgraded(upgraded);
-            let (reader, writer, shared) = conn::start(io, initial, settings);
+            let (reader, writer, shared) = conn::start(io, initial, settings, deflate);
             let reader = wrap(reader, shared.clone());
             // A task of its own holding just the connection (this one ends here): awaited from
             // this block, the connection's future would sit next to this block's own state.
@@ -171,15 +191,30 @@ impl Accepted {
         if let Some(subprotocol) = subprotocol {
             out.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(subprotocol));
         }
+        if compressed {
+            out.insert(
+                SEC_WEBSOCKET_EXTENSIONS,
+                HeaderValue::from_static(DEFLATE_RESPONSE),
+            );
+        }
         response
     }
 }
 
-/// Size and time limits of one connection, from `websocket.*` and `client.queue_max_size`.
+/// Size and time limits of one connection, and compression when enabled, from `websocket.*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Limits {
     message_size: usize,
     write_timeout: Duration,
+    /// `websocket.compression`: used when the client offers permessage-deflate.
+    compression: Option<CompressionLimits>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CompressionLimits {
+    level: u32,
+    min_size: usize,
+    decompressed_limit: usize,
 }
 
 impl Limits {
@@ -191,9 +226,22 @@ impl Limits {
         } else {
             ws.write_timeout.as_std()
         };
+        let compression = ws.compression.then(|| CompressionLimits {
+            level: deflate::level_from_config(ws.compression_level).unwrap_or_else(|| {
+                tracing::error!(
+                    level = ws.compression_level,
+                    "websocket.compression_level is not a valid level (-2 to 9); using 1"
+                );
+                FALLBACK_COMPRESSION_LEVEL
+            }),
+            min_size: positive(ws.compression_min_size).unwrap_or(0),
+            decompressed_limit: positive(ws.decompressed_message_size_limit)
+                .unwrap_or(message_size.saturating_mul(DEFAULT_DECOMPRESSED_LIMIT_FACTOR)),
+        });
         Limits {
             message_size,
             write_timeout,
+            compression,
         }
     }
 }
@@ -214,6 +262,7 @@ pub(crate) fn native_ping(snapshot: &Snapshot) -> NativePing {
 fn transport_info(
     negotiated: &Negotiated,
     limits: &Limits,
+    compression: Option<&CompressionLimits>,
     headers: &HeaderMap,
     snapshot: &Snapshot,
 ) -> TransportInfo {
@@ -225,7 +274,8 @@ fn transport_info(
         disconnect_push: false,
         app_level_ping: !negotiated.frame_ping_pong,
         headers: crate::headers::kept(headers, snapshot),
-        max_message_size: limits.message_size,
+        // The core decodes inflated messages.
+        max_message_size: compression.map_or(limits.message_size, |c| c.decompressed_limit),
         write_timeout: limits.write_timeout,
         session: String::new(),
         raw_connect_errors: false,
@@ -257,5 +307,43 @@ mod tests {
         config.websocket.read_buffer_size = 512;
         let custom = Limits::from_snapshot(&Snapshot::new(config).unwrap());
         assert_eq!(custom.message_size, 2_000_000);
+        assert_eq!(custom.compression, None);
+    }
+
+    #[test]
+    fn compression_limits_follow_config() {
+        let mut config = Config::default();
+        config.websocket.compression = true;
+        let limits = |c: &Config| Limits::from_snapshot(&Snapshot::new(c.clone()).unwrap());
+        assert_eq!(
+            limits(&config).compression,
+            Some(CompressionLimits {
+                level: 1,
+                min_size: 0,
+                decompressed_limit: 655_360,
+            })
+        );
+        config.websocket.compression_level = 9;
+        config.websocket.compression_min_size = 128;
+        config.websocket.message_size_limit = 1000;
+        assert_eq!(
+            limits(&config).compression,
+            Some(CompressionLimits {
+                level: 9,
+                min_size: 128,
+                decompressed_limit: 10_000,
+            })
+        );
+        config.websocket.decompressed_message_size_limit = 4096;
+        config.websocket.compression_level = 42;
+        config.websocket.compression_min_size = -5;
+        assert_eq!(
+            limits(&config).compression,
+            Some(CompressionLimits {
+                level: 1,
+                min_size: 0,
+                decompressed_limit: 4096,
+            })
+        );
     }
 }
