@@ -19,6 +19,7 @@ mod format;
 pub mod glob;
 pub mod load;
 mod normalize;
+pub mod pem;
 mod render;
 mod schema;
 mod seed_proxy;

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -83,17 +82,18 @@ fn client_config(tls: &ClientTls) -> Result<ClientConfig, ConfigError> {
     if tls.cert_pem.is_empty() || tls.key_pem.is_empty() {
         return Ok(builder.with_no_client_auth());
     }
-    let certs = certificates(&load_pem(&tls.cert_pem).map_err(|e| bad("cert_pem", e))?)
+    let certs = certificates(&gyre_config::pem::load(&tls.cert_pem).map_err(|e| bad("cert_pem", e))?)
         .map_err(|e| bad("cert_pem", e))?;
-    let key = PrivateKeyDer::from_pem_slice(&load_pem(&tls.key_pem).map_err(|e| bad("key_pem", e))?)
-        .map_err(|e| bad("key_pem", e))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(&gyre_config::pem::load(&tls.key_pem).map_err(|e| bad("key_pem", e))?)
+            .map_err(|e| bad("key_pem", e))?;
     builder
         .with_client_auth_cert(certs, key)
         .map_err(|e| bad("client certificate", e))
 }
 
 fn roots(pem: &str) -> Result<RootCertStore, ConfigError> {
-    let pem = load_pem(pem).map_err(|e| bad("server_ca_pem", e))?;
+    let pem = gyre_config::pem::load(pem).map_err(|e| bad("server_ca_pem", e))?;
     let mut store = RootCertStore::empty();
     // Like Go's AppendCertsFromPEM: unusable blocks are skipped, but at least one must be usable.
     let (added, _) =
@@ -115,30 +115,6 @@ fn server_name(tls: &ClientTls) -> Result<Option<ServerName<'static>>, ConfigErr
     ServerName::try_from(tls.server_name.clone())
         .map(Some)
         .map_err(|e| bad("server_name", e))
-}
-
-/// Centrifugo's PEM values may be PEM text, base64-encoded PEM, or the path of a PEM file,
-/// tried in that order.
-fn load_pem(value: &str) -> Result<Vec<u8>, String> {
-    if is_pem(value.as_bytes()) {
-        return Ok(value.as_bytes().to_vec());
-    }
-    if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value.trim()) {
-        if is_pem(&decoded) {
-            return Ok(decoded);
-        }
-    }
-    match std::fs::read(value) {
-        Ok(content) if is_pem(&content) => Ok(content),
-        Ok(_) => Err(format!("file {value:?} contains invalid PEM data")),
-        Err(_) => Err("not PEM text, base64-encoded PEM or a readable PEM file".to_owned()),
-    }
-}
-
-/// Whether the text holds at least one complete PEM block (Go's `pem.Decode` check).
-fn is_pem(data: &[u8]) -> bool {
-    let mut reader = std::io::Cursor::new(data);
-    matches!(rustls::pki_types::pem::from_buf(&mut reader), Ok(Some(_)))
 }
 
 /// `insecure_skip_verify`: like Go, accept any certificate chain and name, but still check that
