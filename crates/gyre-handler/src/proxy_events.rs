@@ -105,20 +105,7 @@ pub(crate) async fn subscribe(
     channel: &str,
     data: &[u8],
 ) -> Result<SubscribeOptions, HandlerError> {
-    let c = common(proxy, client.id(), client.transport());
-    let (data, b64data) = data_fields(proxy, data)?;
-    let request = SubscribeRequest {
-        client: c.client,
-        transport: c.transport,
-        protocol: c.protocol,
-        encoding: c.encoding,
-        user: user.to_owned(),
-        channel: channel.to_owned(),
-        token: String::new(),
-        meta: meta_field(proxy, client.meta().as_ref()),
-        data,
-        b64data,
-    };
+    let request = subscribe_request(proxy, client, user, channel, data)?;
     let result = outcome(
         "subscribe",
         meter
@@ -136,6 +123,30 @@ pub(crate) async fn subscribe(
     options.channel_info = bytes_of("subscribe", result.info_bytes())?.unwrap_or_default();
     options.data = bytes_of("subscribe", result.data_bytes())?.unwrap_or_default();
     Ok(options)
+}
+
+/// The request of a subscribe proxy and of a subscribe stream proxy.
+pub(crate) fn subscribe_request(
+    proxy: &Backend,
+    client: &ClientRef,
+    user: &str,
+    channel: &str,
+    data: &[u8],
+) -> Result<SubscribeRequest, HandlerError> {
+    let c = common(proxy, client.id(), client.transport());
+    let (data, b64data) = data_fields(proxy, data)?;
+    Ok(SubscribeRequest {
+        client: c.client,
+        transport: c.transport,
+        protocol: c.protocol,
+        encoding: c.encoding,
+        user: user.to_owned(),
+        channel: channel.to_owned(),
+        token: String::new(),
+        meta: meta_field(proxy, client.meta().as_ref()),
+        data,
+        b64data,
+    })
 }
 
 /// A publication the backend allowed, possibly with its data replaced. The core then publishes

@@ -17,12 +17,12 @@ use gyre_core::{
     ClientRef, Error, HandlerError, PublishReply, PublishResult, SubscribeOptions, SubscribeReply,
     SubscriptionSource, Unsubscribe,
 };
-use gyre_proxy::{Proxy as Backend, StreamPublisher, SubscribeRequest, SubscribeStream};
+use gyre_proxy::{Proxy as Backend, StreamPublisher, SubscribeStream};
 use parking_lot::Mutex;
 
 use crate::options::namespace_subscribe_options;
-use crate::proxy::{bytes_of, common, context, data_fields, meta_field, outcome, unusable, Meter};
-use crate::proxy_events::overrides;
+use crate::proxy::{bytes_of, context, outcome, unusable, Meter};
+use crate::proxy_events::{overrides, subscribe_request};
 
 /// One live stream: the task feeding the subscriber, and the way back to the backend.
 struct Stream {
@@ -103,20 +103,7 @@ pub(crate) async fn subscribe(
             "subscribe stream proxies need a GRPC endpoint".to_owned(),
         ));
     };
-    let c = common(proxy, client.id(), client.transport());
-    let (data, b64data) = data_fields(proxy, data)?;
-    let request = SubscribeRequest {
-        client: c.client,
-        transport: c.transport,
-        protocol: c.protocol,
-        encoding: c.encoding,
-        user: user.to_owned(),
-        channel: channel.to_owned(),
-        token: String::new(),
-        meta: meta_field(proxy, client.meta().as_ref()),
-        data,
-        b64data,
-    };
+    let request = subscribe_request(proxy, client, user, channel, data)?;
     let bidirectional = ns.subscribe_stream_proxy_bidirectional;
     let opened = meter
         .call(
