@@ -18,20 +18,6 @@ const SECTIONS: &[(&str, Changed)] = &[
     ("controller", |c, d| c.controller != d.controller),
     ("shared_poll", |c, d| c.shared_poll != d.shared_poll),
     ("consumers", |c, _| !c.consumers.is_empty()),
-    ("uni_websocket.compression", |c, d| {
-        let (c, d) = (&c.uni_websocket, &d.uni_websocket);
-        (
-            c.compression,
-            c.compression_min_size,
-            c.compression_level,
-            c.decompressed_message_size_limit,
-        ) != (
-            d.compression,
-            d.compression_min_size,
-            d.compression_level,
-            d.decompressed_message_size_limit,
-        )
-    }),
     ("swagger", |c, d| c.swagger != d.swagger),
     ("debug", |c, d| c.debug != d.debug),
     ("init", |c, d| c.init != d.init),

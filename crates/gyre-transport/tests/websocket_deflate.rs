@@ -27,7 +27,8 @@ const RSV1: u8 = 0x40;
 async fn serve(config: Config) -> (SocketAddr, Node) {
     let shared: SharedConfig = Arc::new(ArcSwap::from_pointee(Snapshot::new(config).unwrap()));
     let node = Node::new(NodeConfig::default(), Arc::new(TestHandler::default()));
-    let app = gyre_transport::websocket_router(node.clone(), shared);
+    let app = gyre_transport::websocket_router(node.clone(), shared.clone())
+        .merge(gyre_transport::unidirectional_router(node.clone(), shared));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(gyre_transport::serve_http(
@@ -89,12 +90,16 @@ impl Frame {
 
 impl Raw {
     async fn dial(addr: SocketAddr, query: &str, extensions: Option<&str>) -> Raw {
+        Raw::dial_path(addr, &format!("/connection/websocket{query}"), extensions).await
+    }
+
+    async fn dial_path(addr: SocketAddr, path: &str, extensions: Option<&str>) -> Raw {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let offer = extensions
             .map(|e| format!("Sec-WebSocket-Extensions: {e}\r\n"))
             .unwrap_or_default();
         let request = format!(
-            "GET /connection/websocket{query} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
              Sec-WebSocket-Version: 13\r\n{offer}\r\n"
         );
@@ -375,4 +380,25 @@ async fn rsv1_on_a_continuation_is_a_protocol_error() {
     client.send(RSV1 | TEXT, &compressed[..4]).await;
     client.send(0x80 | RSV1, &compressed[4..]).await;
     assert_eq!(client.recv().await.close_code().0, 1002);
+}
+
+/// `uni_websocket.compression`: the same negotiation; the connect request may come compressed
+/// and the pushes go out compressed.
+#[tokio::test]
+async fn uni_websocket_compresses_too() {
+    let mut config = Config::default();
+    config.uni_websocket.enabled = true;
+    let (addr, _node) = serve(config.clone()).await;
+    let raw = Raw::dial_path(addr, "/connection/uni_websocket", Some(OFFER)).await;
+    assert_eq!(raw.extensions, None, "off unless uni_websocket.compression");
+
+    config.uni_websocket.compression = true;
+    let (addr, _node) = serve(config).await;
+    let mut raw = Raw::dial_path(addr, "/connection/uni_websocket", Some(OFFER)).await;
+    assert_eq!(raw.extensions.as_deref(), Some(ACCEPTED));
+    raw.send_compressed(TEXT, br#"{"token":"alice"}"#).await;
+    let push = raw.recv_data().await;
+    assert!(push.compressed());
+    let push: serde_json::Value = serde_json::from_slice(&push.message()).unwrap();
+    assert!(push["connect"]["client"].is_string(), "{push}");
 }

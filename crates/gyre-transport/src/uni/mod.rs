@@ -32,6 +32,9 @@ struct UniState {
     node: Node,
     config: SharedConfig,
     origins: OriginCache,
+    /// Compressed messages shared by the `uni_websocket` connections that negotiated
+    /// permessage-deflate.
+    deflate_cache: Arc<crate::websocket::SegmentCache>,
 }
 
 /// `uni_websocket`, `uni_sse` and `uni_http_stream`, each when enabled.
@@ -58,6 +61,7 @@ pub(crate) fn router(node: Node, config: SharedConfig) -> Router {
         node,
         config: config.clone(),
         origins: OriginCache::default(),
+        deflate_cache: Arc::default(),
     });
     crate::cors::layer(router.with_state(state), config)
 }

@@ -21,7 +21,7 @@ use gyre_core::{Disconnect, ProtocolType, ReadError, TransportInfo, TransportRea
 use super::connect::{connect_frame, CONNECT_PARAM};
 use super::UniState;
 use crate::query;
-use crate::websocket::{self, Settings, Shared, WsReader};
+use crate::websocket::{self, CompressionLimits, Settings, Shared, WsReader};
 
 const NAME: &str = "uni_websocket";
 const DEFAULT_MESSAGE_SIZE_LIMIT: usize = 65536;
@@ -53,11 +53,18 @@ pub(super) async fn handle(State(state): State<Arc<UniState>>, mut request: Requ
     } else {
         config.write_timeout.as_std()
     };
+    let compression = CompressionLimits::from_config(
+        config.compression,
+        config.compression_level,
+        config.compression_min_size,
+        config.decompressed_message_size_limit,
+        message_size,
+    )
+    .and_then(|c| c.if_offered(request.headers()));
     let settings = Settings {
         protocol: ProtocolType::Json,
         max_message_size: message_size,
-        // uni_websocket has no permessage-deflate in Gyre yet (a config warning says so).
-        inflate_limit: None,
+        inflate_limit: compression.map(|c| c.decompressed_limit),
         write_timeout,
         // Always native pings here, whatever the query says (a tool or a browser answers them).
         native_ping: Some(websocket::native_ping(&snapshot)),
@@ -72,7 +79,10 @@ pub(super) async fn handle(State(state): State<Arc<UniState>>, mut request: Requ
         disconnect_push: !config.disable_disconnect_push,
         app_level_ping: true,
         headers: crate::headers::kept(request.headers(), &snapshot),
-        max_message_size: message_size.max(connect.as_ref().map_or(0, Bytes::len)),
+        // The core reads the connect request (and drops the rest) once inflated.
+        max_message_size: compression
+            .map_or(message_size, |c| c.decompressed_limit)
+            .max(connect.as_ref().map_or(0, Bytes::len)),
         write_timeout,
         session: String::new(),
         raw_connect_errors: false,
@@ -81,7 +91,7 @@ pub(super) async fn handle(State(state): State<Arc<UniState>>, mut request: Requ
         state.node.clone(),
         info,
         settings,
-        None,
+        compression.map(|c| c.deflate(state.deflate_cache.clone())),
         move |inner, shared| UniWsReader {
             inner,
             shared,

@@ -29,7 +29,7 @@ use gyre_config::{SharedConfig, Snapshot};
 use gyre_core::{Node, TransportInfo, TransportReader};
 
 use crate::origin::OriginCache;
-use deflate::{Deflate, SegmentCache};
+pub(crate) use deflate::{Deflate, SegmentCache};
 use negotiate::{deflate_offered, negotiate, Negotiated, DEFLATE_RESPONSE};
 
 pub(crate) use negotiate::route_path;
@@ -95,10 +95,7 @@ async fn upgrade_handler(State(state): State<Arc<WsState>>, mut request: Request
         .map(str::trim);
     let negotiated = negotiate(query, offered);
     let limits = Limits::from_snapshot(&snapshot);
-    let compression = limits.compression.filter(|_| {
-        let offers = headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter();
-        deflate_offered(offers.filter_map(|v| v.to_str().ok()))
-    });
+    let compression = limits.compression.and_then(|c| c.if_offered(headers));
     let info = transport_info(&negotiated, &limits, compression.as_ref(), headers, &snapshot);
     let settings = Settings {
         protocol: negotiated.protocol,
@@ -109,7 +106,7 @@ async fn upgrade_handler(State(state): State<Arc<WsState>>, mut request: Request
         join_messages: true,
         closing_handshake: true,
     };
-    let deflate = compression.map(|c| Deflate::new(state.deflate_cache.clone(), c.level, c.min_size));
+    let deflate = compression.map(|c| c.deflate(state.deflate_cache.clone()));
     let subprotocol = negotiated.subprotocol;
     accepted.serve(
         state.node.clone(),
@@ -210,11 +207,45 @@ struct Limits {
     compression: Option<CompressionLimits>,
 }
 
+/// permessage-deflate settings of one endpoint (`websocket.*` or `uni_websocket.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct CompressionLimits {
+pub(crate) struct CompressionLimits {
     level: u32,
     min_size: usize,
-    decompressed_limit: usize,
+    pub(crate) decompressed_limit: usize,
+}
+
+impl CompressionLimits {
+    /// From an endpoint's `compression*` and `decompressed_message_size_limit` options; `None`
+    /// when compression is off.
+    pub(crate) fn from_config(
+        enabled: bool,
+        level: i64,
+        min_size: i64,
+        decompressed_limit: i64,
+        message_size: usize,
+    ) -> Option<CompressionLimits> {
+        enabled.then(|| CompressionLimits {
+            level: deflate::level_from_config(level).unwrap_or_else(|| {
+                tracing::error!(level, "compression_level is not a valid level (-2 to 9); using 1");
+                FALLBACK_COMPRESSION_LEVEL
+            }),
+            min_size: positive(min_size).unwrap_or(0),
+            decompressed_limit: positive(decompressed_limit)
+                .unwrap_or(message_size.saturating_mul(DEFAULT_DECOMPRESSED_LIMIT_FACTOR)),
+        })
+    }
+
+    /// These settings when the upgrade request offers permessage-deflate.
+    pub(crate) fn if_offered(self, headers: &HeaderMap) -> Option<CompressionLimits> {
+        let offers = headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter();
+        deflate_offered(offers.filter_map(|v| v.to_str().ok())).then_some(self)
+    }
+
+    /// The writer side, sharing `cache` with the endpoint's other connections.
+    pub(crate) fn deflate(self, cache: Arc<SegmentCache>) -> Deflate {
+        Deflate::new(cache, self.level, self.min_size)
+    }
 }
 
 impl Limits {
@@ -226,18 +257,13 @@ impl Limits {
         } else {
             ws.write_timeout.as_std()
         };
-        let compression = ws.compression.then(|| CompressionLimits {
-            level: deflate::level_from_config(ws.compression_level).unwrap_or_else(|| {
-                tracing::error!(
-                    level = ws.compression_level,
-                    "websocket.compression_level is not a valid level (-2 to 9); using 1"
-                );
-                FALLBACK_COMPRESSION_LEVEL
-            }),
-            min_size: positive(ws.compression_min_size).unwrap_or(0),
-            decompressed_limit: positive(ws.decompressed_message_size_limit)
-                .unwrap_or(message_size.saturating_mul(DEFAULT_DECOMPRESSED_LIMIT_FACTOR)),
-        });
+        let compression = CompressionLimits::from_config(
+            ws.compression,
+            ws.compression_level,
+            ws.compression_min_size,
+            ws.decompressed_message_size_limit,
+            message_size,
+        );
         Limits {
             message_size,
             write_timeout,
