@@ -110,6 +110,10 @@ pub struct SubscribeEvent {
 pub struct SubscribeReply {
     pub options: SubscribeOptions,
     pub client_side_refresh: bool,
+    /// The application's identity for this subscription, checked by
+    /// [`ClientRef::unsubscribe_tagged`] so that a late request cannot end a newer subscription
+    /// to the same channel. 0 when unused.
+    pub tag: u64,
 }
 
 #[derive(Debug, Clone)]

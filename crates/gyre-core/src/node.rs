@@ -234,6 +234,7 @@ impl Node {
             let (done, rx) = oneshot::channel();
             let op = SessionOp::Unsubscribe {
                 channel: channel.to_string(),
+                tag: None,
                 unsubscribe: unsubscribe.clone(),
                 done,
             };

@@ -396,6 +396,7 @@ impl ClientHandler for TestHandler {
         Ok(SubscribeReply {
             options: self.subscribe_options.clone(),
             client_side_refresh: self.subscribe_client_side_refresh,
+            tag: 0,
         })
     }
 

@@ -43,7 +43,10 @@ impl ClientHandler for StreamingHandler {
         assert!(c.write_publication(&e.channel, publication(r#"{"n":0}"#)));
         assert!(!c.is_subscribed(&e.channel), "not yet live while being accepted");
         *self.client.lock() = Some(c.clone());
-        Ok(SubscribeReply::default())
+        Ok(SubscribeReply {
+            tag: 7,
+            ..Default::default()
+        })
     }
     fn on_unsubscribe(&self, _c: &ClientRef, channel: &str) {
         self.unsubscribed.lock().push(channel.to_string());
@@ -113,4 +116,24 @@ async fn unsubscribe_from_the_server_side_pushes_the_code() {
     assert_eq!(push["push"]["unsubscribe"]["code"], 2500);
     assert!(!client.is_subscribed("s"));
     assert_eq!(*handler.unsubscribed.lock(), vec!["s".to_string()]);
+}
+
+#[tokio::test]
+async fn tagged_unsubscribe_ends_only_the_tagged_subscription() {
+    let (node, handler) = setup();
+    let (mut conn, _) = connect_json(&node, "u").await;
+    subscribe(&mut conn, 2, "s").await;
+    let _held = next(&mut conn).await;
+    let client = handler.client.lock().clone().unwrap();
+    // Another subscription's tag: nothing happens. Ops queued before a frame are handled before
+    // it, so the RPC reply coming first shows the op was processed and pushed nothing.
+    client.unsubscribe_tagged("s", 8, Unsubscribe::INSUFFICIENT_STATE);
+    conn.send_json(r#"{"id":3,"rpc":{"method":"m"}}"#);
+    let reply = next(&mut conn).await;
+    assert_eq!(reply["id"], 3, "no unsubscribe push first: {reply}");
+    assert!(client.is_subscribed("s"));
+    client.unsubscribe_tagged("s", 7, Unsubscribe::SERVER);
+    let push = next(&mut conn).await;
+    assert_eq!(push["push"]["unsubscribe"]["code"], 2000, "{push}");
+    assert!(!client.is_subscribed("s"));
 }

@@ -63,6 +63,7 @@ impl ClientHandler for App {
         Ok(SubscribeReply {
             options: recoverable(),
             client_side_refresh: false,
+            tag: 0,
         })
     }
 }

@@ -152,6 +152,7 @@ impl ClientHandler for IdleHandler {
                 ..recoverable()
             },
             client_side_refresh: false,
+            tag: 0,
         })
     }
     async fn on_rpc(&self, _c: &ClientRef, e: RpcEvent) -> Result<RpcReply, HandlerError> {

@@ -10,6 +10,7 @@
 //! the backend instead of the broker.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use gyre_config::{ChannelOptions, Snapshot};
@@ -23,6 +24,10 @@ use parking_lot::Mutex;
 use crate::options::namespace_subscribe_options;
 use crate::proxy::{bytes_of, context, outcome, unusable, Meter};
 use crate::proxy_events::{overrides, subscribe_request};
+
+/// Tags stream subscriptions (`SubscribeReply::tag`), so that a stream ending late unsubscribes
+/// only its own subscription, never a newer one to the same channel.
+static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
 
 /// One live stream: the task feeding the subscriber, and the way back to the backend.
 struct Stream {
@@ -135,7 +140,8 @@ pub(crate) async fn subscribe(
         )
     };
     let publisher = stream.publisher();
-    let reader = tokio::spawn(forward(stream, client.clone(), channel.to_owned()));
+    let tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
+    let reader = tokio::spawn(forward(stream, client.clone(), channel.to_owned(), tag));
     streams.insert(
         client.id(),
         channel,
@@ -147,12 +153,13 @@ pub(crate) async fn subscribe(
     Ok(SubscribeReply {
         options,
         client_side_refresh: true,
+        tag,
     })
 }
 
 /// Feeds the subscriber until the stream ends; cancelled (aborted) when the subscription ends
 /// first.
-async fn forward(mut stream: SubscribeStream, client: ClientRef, channel: String) {
+async fn forward(mut stream: SubscribeStream, client: ClientRef, channel: String, tag: u64) {
     loop {
         match stream.next().await {
             Ok(Some(p)) => {
@@ -165,12 +172,12 @@ async fn forward(mut stream: SubscribeStream, client: ClientRef, channel: String
             }
             Ok(None) => {
                 tracing::debug!(channel, client = client.id(), "subscribe stream ended by backend");
-                client.unsubscribe(&channel, Unsubscribe::SERVER);
+                client.unsubscribe_tagged(&channel, tag, Unsubscribe::SERVER);
                 return;
             }
             Err(e) => {
                 tracing::info!(channel, client = client.id(), error = %e, "subscribe stream failed");
-                client.unsubscribe(&channel, Unsubscribe::INSUFFICIENT_STATE);
+                client.unsubscribe_tagged(&channel, tag, Unsubscribe::INSUFFICIENT_STATE);
                 return;
             }
         }

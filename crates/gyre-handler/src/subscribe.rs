@@ -113,6 +113,7 @@ pub(crate) fn finish_subscribe(
     Ok(SubscribeReply {
         options,
         client_side_refresh: !ns.sub_refresh_proxy_enabled,
+        tag: 0,
     })
 }
 

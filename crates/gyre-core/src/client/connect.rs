@@ -120,6 +120,7 @@ impl Session {
             let reply = SubscribeReply {
                 options,
                 client_side_refresh: false,
+                tag: 0,
             };
             match self.establish(&channel, gen, reply, &sub_req, true).await {
                 Ok(done) => {

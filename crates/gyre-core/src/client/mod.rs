@@ -118,9 +118,18 @@ impl ClientRef {
     /// Ends this client's subscription to `channel` with an `unsubscribe` push, as the server API
     /// does (asynchronously, in order with the session's other work).
     pub fn unsubscribe(&self, channel: &str, unsubscribe: Unsubscribe) {
+        self.send_unsubscribe(channel, None, unsubscribe);
+    }
+    /// Like [`ClientRef::unsubscribe`], but only if the subscription is still the one the handler
+    /// accepted with this `SubscribeReply::tag`: not a newer subscription to the same channel.
+    pub fn unsubscribe_tagged(&self, channel: &str, tag: u64, unsubscribe: Unsubscribe) {
+        self.send_unsubscribe(channel, Some(tag), unsubscribe);
+    }
+    fn send_unsubscribe(&self, channel: &str, tag: Option<u64>, unsubscribe: Unsubscribe) {
         let (done, _) = oneshot::channel();
         self.inner.send_op(SessionOp::Unsubscribe {
             channel: channel.to_string(),
+            tag,
             unsubscribe,
             done,
         });
@@ -147,6 +156,8 @@ pub(crate) enum SessionOp {
     /// Server API unsubscribe; an empty channel means every channel.
     Unsubscribe {
         channel: String,
+        /// Only the subscription with this tag (see `ClientRef::unsubscribe_tagged`).
+        tag: Option<u64>,
         unsubscribe: Unsubscribe,
         done: oneshot::Sender<()>,
     },

@@ -230,10 +230,30 @@ impl Session {
             }
             SessionOp::Unsubscribe {
                 channel,
+                tag: None,
                 unsubscribe,
                 done,
             } => {
                 self.server_unsubscribe(&channel, unsubscribe).await;
+                let _ = done.send(());
+            }
+            SessionOp::Unsubscribe {
+                channel,
+                tag: Some(tag),
+                unsubscribe,
+                done,
+            } => {
+                let gen = {
+                    let state = self.client.state.lock();
+                    state
+                        .channels
+                        .get(&channel)
+                        .filter(|c| c.tag == tag)
+                        .map(|c| c.gen)
+                };
+                if let Some(gen) = gen {
+                    self.unsubscribe_with_push(&channel, Some(gen), unsubscribe).await;
+                }
                 let _ = done.send(());
             }
             SessionOp::Refresh {

@@ -115,6 +115,8 @@ pub(crate) struct ChannelState {
     /// subscription: a patch is sent only against exactly that publication. `None` until a full
     /// payload was sent, and after one without a position.
     pub(crate) delta_base: Option<StreamPosition>,
+    /// The handler's identity for this subscription (`SubscribeReply::tag`).
+    pub(crate) tag: u64,
 }
 
 impl ChannelState {
@@ -140,6 +142,7 @@ impl ChannelState {
             history_meta_ttl: None,
             delta: false,
             delta_base: None,
+            tag: 0,
         })
     }
 

@@ -155,6 +155,7 @@ impl Session {
         let reply = SubscribeReply {
             options,
             client_side_refresh: false,
+            tag: 0,
         };
         let mut done = match self.establish(&channel, gen, reply, &req, true).await {
             Ok(done) => done,
@@ -245,6 +246,7 @@ impl Session {
                 (true, source) => source,
             };
             ch.client_side_refresh = reply.client_side_refresh;
+            ch.tag = reply.tag;
             ch.emit_join_leave = opts.emit_join_leave;
             ch.push_join_leave = opts.push_join_leave;
             ch.positioned = positioned;
