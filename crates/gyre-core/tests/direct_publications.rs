@@ -59,6 +59,17 @@ fn setup() -> (Node, Arc<StreamingHandler>) {
     (node, handler)
 }
 
+/// A client subscribed to `s` (its held publication already read), and the `ClientRef` the
+/// handler kept. The node is returned so that it lives as long as the test.
+async fn subscribed() -> (Node, Arc<StreamingHandler>, TestConn, ClientRef) {
+    let (node, handler) = setup();
+    let (mut conn, _) = connect_json(&node, "u").await;
+    subscribe(&mut conn, 2, "s").await;
+    let _held = next(&mut conn).await;
+    let client = handler.client.lock().clone().unwrap();
+    (node, handler, conn, client)
+}
+
 #[tokio::test]
 async fn written_publications_follow_the_reply_and_stop_with_the_subscription() {
     let (node, handler) = setup();
@@ -91,11 +102,7 @@ async fn written_publications_follow_the_reply_and_stop_with_the_subscription() 
 
 #[tokio::test]
 async fn invalid_json_closes_a_json_client_with_3506() {
-    let (node, handler) = setup();
-    let (mut conn, _) = connect_json(&node, "u").await;
-    subscribe(&mut conn, 2, "s").await;
-    let _held = next(&mut conn).await;
-    let client = handler.client.lock().clone().unwrap();
+    let (_node, handler, mut conn, client) = subscribed().await;
     client.write_publication("s", publication("not json"));
     assert_eq!(code(closed(&mut conn).await), Some(3506));
     finished(&mut conn).await;
@@ -105,11 +112,7 @@ async fn invalid_json_closes_a_json_client_with_3506() {
 
 #[tokio::test]
 async fn unsubscribe_from_the_server_side_pushes_the_code() {
-    let (node, handler) = setup();
-    let (mut conn, _) = connect_json(&node, "u").await;
-    subscribe(&mut conn, 2, "s").await;
-    let _held = next(&mut conn).await;
-    let client = handler.client.lock().clone().unwrap();
+    let (_node, handler, mut conn, client) = subscribed().await;
     client.unsubscribe("s", Unsubscribe::INSUFFICIENT_STATE);
     let push = next(&mut conn).await;
     assert_eq!(push["push"]["channel"], "s");
@@ -120,11 +123,7 @@ async fn unsubscribe_from_the_server_side_pushes_the_code() {
 
 #[tokio::test]
 async fn tagged_unsubscribe_ends_only_the_tagged_subscription() {
-    let (node, handler) = setup();
-    let (mut conn, _) = connect_json(&node, "u").await;
-    subscribe(&mut conn, 2, "s").await;
-    let _held = next(&mut conn).await;
-    let client = handler.client.lock().clone().unwrap();
+    let (_node, _handler, mut conn, client) = subscribed().await;
     // Another subscription's tag: nothing happens. Ops queued before a frame are handled before
     // it, so the RPC reply coming first shows the op was processed and pushed nothing.
     client.unsubscribe_tagged("s", 8, Unsubscribe::INSUFFICIENT_STATE);
