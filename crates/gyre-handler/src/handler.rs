@@ -17,7 +17,7 @@ use gyre_core::{
 use crate::channel_ops::{decide_history, decide_presence, decide_publish, PublishDecision};
 use crate::connect::{authenticate, complete_connect, single_connection_channel};
 use crate::permissions::Caller;
-use crate::proxy::{unusable, Kind, Meter, Proxies};
+use crate::proxy::{unusable, CallSite, Kind, Meter, Proxies};
 use crate::proxy_events;
 use crate::refresh::decide_refresh;
 use crate::rpc::{decide_rpc, RpcDecision};
@@ -74,6 +74,13 @@ impl Handler {
     /// The node's observer, for proxy metrics (absent before `set_node`).
     fn observer(&self) -> Option<Arc<dyn gyre_core::Observer>> {
         self.node.get().map(Node::observer)
+    }
+
+    fn call_site(&self) -> CallSite {
+        CallSite {
+            proxies: self.proxies.load_full(),
+            observer: self.observer(),
+        }
     }
 
     /// Disconnects the user's other connections (3504) when its personal channel already has
@@ -213,12 +220,8 @@ impl ClientHandler for Handler {
             SubscribeDecision::Reply(reply) => Ok(reply),
             SubscribeDecision::Proxy(ns) => {
                 let name = &ns.subscribe_proxy_name;
-                let proxies = self.proxies.load_full();
-                let proxy = proxies
-                    .get(Kind::Subscribe, name)
-                    .map_err(|why| unusable("subscribe", why))?;
-                let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), name, proxy);
+                let site = self.call_site();
+                let (proxy, meter) = site.proxy(Kind::Subscribe, name, "subscribe")?;
                 let options = proxy_events::subscribe(
                     &snapshot,
                     proxy,
@@ -234,12 +237,8 @@ impl ClientHandler for Handler {
             }
             SubscribeDecision::Stream(ns) => {
                 let name = &ns.subscribe_stream_proxy_name;
-                let proxies = self.proxies.load_full();
-                let proxy = proxies
-                    .get(Kind::SubscribeStream, name)
-                    .map_err(|why| unusable("subscribe_stream", why))?;
-                let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), name, proxy);
+                let site = self.call_site();
+                let (proxy, meter) = site.proxy(Kind::SubscribeStream, name, "subscribe_stream")?;
                 stream_proxy::subscribe(
                     &self.streams,
                     &snapshot,
@@ -267,12 +266,9 @@ impl ClientHandler for Handler {
             if let Ok(resolved) = snapshot.channels.resolve(&event.channel) {
                 let ns = resolved.options;
                 if ns.sub_refresh_proxy_enabled {
-                    let proxies = self.proxies.load_full();
-                    let proxy = proxies
-                        .get(Kind::SubRefresh, &ns.sub_refresh_proxy_name)
-                        .map_err(|why| unusable("sub_refresh", why))?;
-                    let observer = self.observer();
-                    let meter = Meter::new(observer.as_deref(), &ns.sub_refresh_proxy_name, proxy);
+                    let site = self.call_site();
+                    let (proxy, meter) =
+                        site.proxy(Kind::SubRefresh, &ns.sub_refresh_proxy_name, "sub_refresh")?;
                     return proxy_events::sub_refresh(proxy, meter, client, &user, &event.channel).await;
                 }
             }
@@ -303,12 +299,8 @@ impl ClientHandler for Handler {
             }
             PublishDecision::Proxy(ns) => {
                 let name = &ns.publish_proxy_name;
-                let proxies = self.proxies.load_full();
-                let proxy = proxies
-                    .get(Kind::Publish, name)
-                    .map_err(|why| unusable("publish", why))?;
-                let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), name, proxy);
+                let site = self.call_site();
+                let (proxy, meter) = site.proxy(Kind::Publish, name, "publish")?;
                 proxy_events::publish(
                     &snapshot,
                     proxy,
@@ -330,11 +322,9 @@ impl ClientHandler for Handler {
         match decision {
             RpcDecision::Reply(reply) => Ok(reply),
             RpcDecision::Proxy(name) => {
-                let proxies = self.proxies.load_full();
-                let proxy = proxies.get(Kind::Rpc, name).map_err(|why| unusable("rpc", why))?;
+                let site = self.call_site();
+                let (proxy, meter) = site.proxy(Kind::Rpc, name, "rpc")?;
                 let user = client.user();
-                let observer = self.observer();
-                let meter = Meter::new(observer.as_deref(), name, proxy);
                 proxy_events::rpc(proxy, meter, client, &user, &event.method, &event.data).await
             }
         }

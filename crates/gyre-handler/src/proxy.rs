@@ -303,6 +303,27 @@ pub(crate) fn bytes_of(
     }
 }
 
+/// What one event needs to call a named proxy: the snapshot's proxies and the node's observer,
+/// held for the duration of the call.
+pub(crate) struct CallSite {
+    pub(crate) proxies: std::sync::Arc<Proxies>,
+    pub(crate) observer: Option<std::sync::Arc<dyn gyre_core::Observer>>,
+}
+
+impl CallSite {
+    /// The proxy of `kind` called `name` with its meter; an unusable one fails like an
+    /// unreachable backend.
+    pub(crate) fn proxy<'a>(
+        &'a self,
+        kind: Kind,
+        name: &'a str,
+        event: &'static str,
+    ) -> Result<(&'a Backend, Meter<'a>), HandlerError> {
+        let proxy = self.proxies.get(kind, name).map_err(|why| unusable(event, why))?;
+        Ok((proxy, Meter::new(self.observer.as_deref(), name, proxy)))
+    }
+}
+
 /// Where proxy calls are reported (the node's observer), and under which name.
 #[derive(Clone, Copy)]
 pub(crate) struct Meter<'a> {

@@ -182,20 +182,21 @@ pub(crate) async fn publish(
             .await,
     )?
     .unwrap_or_default();
+    let data = bytes_of("publish", result.data_bytes())?;
     let mut options = publish_options(snapshot, ns);
     if result.skip_history {
         options.history_size = 0;
         options.history_ttl = std::time::Duration::ZERO;
     }
     if !result.idempotency_key.is_empty() {
-        options.idempotency_key = Some(result.idempotency_key.clone());
+        options.idempotency_key = Some(result.idempotency_key);
     }
     if !result.tags.is_empty() {
-        options.tags = result.tags.clone();
+        options.tags = result.tags;
     }
     Ok(PublishReply {
         options,
-        data: bytes_of("publish", result.data_bytes())?,
+        data,
         result: None,
     })
 }
