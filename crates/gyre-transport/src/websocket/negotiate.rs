@@ -20,10 +20,8 @@ pub(crate) struct Negotiated {
 /// subprotocol is `centrifuge-protobuf`; JSON otherwise. The subprotocol is the first offered one
 /// we support, in the client's order (as Go's upgrader picks it).
 pub(crate) fn negotiate<'a>(query: Option<&str>, offered: impl Iterator<Item = &'a str>) -> Negotiated {
-    let query = query.unwrap_or("");
-    let mut protocol = if query_value(query, "format") == Some("protobuf")
-        || query_value(query, "cf_protocol") == Some("protobuf")
-    {
+    let is = |key: &str, value: &str| crate::query::get(query, key).as_deref() == Some(value);
+    let mut protocol = if is("format", "protobuf") || is("cf_protocol", "protobuf") {
         ProtocolType::Protobuf
     } else {
         ProtocolType::Json
@@ -41,7 +39,7 @@ pub(crate) fn negotiate<'a>(query: Option<&str>, offered: impl Iterator<Item = &
     Negotiated {
         protocol,
         subprotocol,
-        frame_ping_pong: query_value(query, "cf_ws_frame_ping_pong") == Some("true"),
+        frame_ping_pong: is("cf_ws_frame_ping_pong", "true"),
     }
 }
 
@@ -135,16 +133,6 @@ fn split_unquoted(value: &str, sep: u8) -> impl Iterator<Item = &str> {
         rest = None;
         Some(s)
     })
-}
-
-/// The first value of `key` in a raw query string (`a=1&b=2`). Keys and values are compared
-/// without percent-decoding: the values that matter here never need it.
-fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
 }
 
 /// The route for `websocket.handler_prefix`: trailing slashes trimmed, "/" when nothing is left

@@ -119,7 +119,7 @@ async fn session(incoming: IncomingSession, node: Node, config: SharedConfig, or
         request.forbidden().await;
         return;
     }
-    let protocol = if query_value(query, "cf_protocol") == Some("protobuf") {
+    let protocol = if crate::query::get(Some(query), "cf_protocol").as_deref() == Some("protobuf") {
         ProtocolType::Protobuf
     } else {
         ProtocolType::Json
@@ -178,15 +178,6 @@ fn transport_info(
     }
 }
 
-/// The first value of `key` in a raw query string, compared without percent-decoding.
-fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
 #[cfg(test)]
 mod tests {
     use gyre_config::Config;
@@ -223,15 +214,5 @@ mod tests {
         config.webtransport.message_size_limit = 1000;
         let info = transport_info(ProtocolType::Json, &headers, &Snapshot::new(config).unwrap());
         assert_eq!(info.max_message_size, 1000);
-    }
-
-    #[test]
-    fn protocol_from_query() {
-        assert_eq!(
-            query_value("cf_protocol=protobuf", "cf_protocol"),
-            Some("protobuf")
-        );
-        assert_eq!(query_value("a=1&cf_protocol=json", "cf_protocol"), Some("json"));
-        assert_eq!(query_value("", "cf_protocol"), None);
     }
 }
