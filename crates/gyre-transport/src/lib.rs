@@ -19,6 +19,7 @@ mod origin;
 mod query;
 mod stream;
 mod uni;
+mod varint;
 mod websocket;
 #[cfg(feature = "webtransport")]
 mod webtransport;

@@ -30,12 +30,7 @@ impl Framing {
                     out.put_u8(b'\n');
                 }
                 Framing::Protobuf => {
-                    let mut len = message.len() as u64;
-                    while len >= 0x80 {
-                        out.put_u8((len as u8) | 0x80);
-                        len >>= 7;
-                    }
-                    out.put_u8(len as u8);
+                    crate::varint::put(&mut out, message.len() as u64);
                     out.put_slice(message);
                 }
             }

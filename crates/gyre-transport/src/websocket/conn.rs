@@ -590,7 +590,7 @@ impl Framing {
             ),
             ProtocolType::Protobuf => {
                 for m in messages {
-                    put_varint(&mut prefixes, m.len() as u64);
+                    crate::varint::put(&mut prefixes, m.len() as u64);
                 }
                 (
                     OP_BINARY,
@@ -623,25 +623,13 @@ impl Framing {
             let prefixes = Bytes::from(self.prefixes);
             let mut at = 0;
             for m in messages {
-                let len = varint_len(m.len() as u64);
+                let len = crate::varint::len(m.len() as u64);
                 out.push(prefixes.slice(at..at + len));
                 at += len;
                 out.push(m.clone());
             }
         }
     }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// The close frame for a core disconnect: its code and reason, or a normal closure when the core
@@ -695,10 +683,5 @@ mod tests {
         let mut expected = vec![0x82, 126, 0x01, 0x31, 2, 8, 1, 0xAC, 0x02];
         expected.extend_from_slice(&big);
         assert_eq!(out, expected);
-        for v in [0u64, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
-            let mut buf = Vec::new();
-            put_varint(&mut buf, v);
-            assert_eq!(buf.len(), varint_len(v), "{v}");
-        }
     }
 }

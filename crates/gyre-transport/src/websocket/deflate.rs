@@ -171,7 +171,8 @@ thread_local! {
 fn compress_segment(message: &[u8], level: u32, prefixed: bool) -> Bytes {
     let mut prefix = [0u8; 10];
     let prefix_len = if prefixed {
-        put_varint(&mut prefix, message.len() as u64)
+        crate::varint::put(&mut &mut prefix[..], message.len() as u64);
+        crate::varint::len(message.len() as u64)
     } else {
         0
     };
@@ -209,17 +210,6 @@ fn deflate_into(compress: &mut Compress, mut input: &[u8], flush: FlushCompress,
             return;
         }
     }
-}
-
-fn put_varint(out: &mut [u8; 10], mut v: u64) -> usize {
-    let mut n = 0;
-    while v >= 0x80 {
-        out[n] = (v as u8) | 0x80;
-        v >>= 7;
-        n += 1;
-    }
-    out[n] = v as u8;
-    n + 1
 }
 
 /// Why an inbound compressed message was refused.

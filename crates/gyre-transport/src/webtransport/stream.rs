@@ -198,12 +198,12 @@ fn chunks(protocol: ProtocolType, messages: &[Bytes], out: &mut Vec<Bytes>) {
         ProtocolType::Protobuf => {
             let mut prefixes = Vec::with_capacity(messages.len() * 2);
             for m in messages {
-                put_varint(&mut prefixes, m.len() as u64);
+                crate::varint::put(&mut prefixes, m.len() as u64);
             }
             let prefixes = Bytes::from(prefixes);
             let mut at = 0;
             for m in messages {
-                let len = varint_len(m.len() as u64);
+                let len = crate::varint::len(m.len() as u64);
                 out.push(prefixes.slice(at..at + len));
                 at += len;
                 // An empty message (a protobuf ping) is its prefix alone.
@@ -213,18 +213,6 @@ fn chunks(protocol: ProtocolType, messages: &[Bytes], out: &mut Vec<Bytes>) {
             }
         }
     }
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[async_trait::async_trait]
