@@ -10,7 +10,7 @@
 //! the backend instead of the broker.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use gyre_config::{ChannelOptions, Snapshot};
@@ -46,22 +46,32 @@ impl Drop for Stream {
 #[derive(Default)]
 pub(crate) struct Streams {
     by_client: Mutex<HashMap<String, HashMap<String, Stream>>>,
+    /// How many clients have an entry. Every unsubscribe and disconnect of every connection asks
+    /// to remove its streams; with none open (no stream proxy in use) that must not take the lock.
+    /// A client's own insert happens earlier on its session task, so it is never missed.
+    clients: AtomicUsize,
 }
 
 impl Streams {
     fn insert(&self, client: &str, channel: &str, stream: Stream) {
-        let old = self
-            .by_client
-            .lock()
-            .entry(client.to_owned())
-            .or_default()
-            .insert(channel.to_owned(), stream);
+        let old = {
+            let mut by_client = self.by_client.lock();
+            let old = by_client
+                .entry(client.to_owned())
+                .or_default()
+                .insert(channel.to_owned(), stream);
+            self.clients.store(by_client.len(), Ordering::Release);
+            old
+        };
         // Dropped (cancelled) outside the lock.
         drop(old);
     }
 
     /// The subscription ended: cancel its stream.
     pub(crate) fn remove(&self, client: &str, channel: &str) {
+        if self.clients.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let removed = {
             let mut by_client = self.by_client.lock();
             let Some(channels) = by_client.get_mut(client) else {
@@ -70,6 +80,7 @@ impl Streams {
             let removed = channels.remove(channel);
             if channels.is_empty() {
                 by_client.remove(client);
+                self.clients.store(by_client.len(), Ordering::Release);
             }
             removed
         };
@@ -78,7 +89,15 @@ impl Streams {
 
     /// The connection ended: cancel all its streams.
     pub(crate) fn remove_client(&self, client: &str) {
-        let removed = self.by_client.lock().remove(client);
+        if self.clients.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let removed = {
+            let mut by_client = self.by_client.lock();
+            let removed = by_client.remove(client);
+            self.clients.store(by_client.len(), Ordering::Release);
+            removed
+        };
         drop(removed);
     }
 
